@@ -1,0 +1,117 @@
+"""Settings classes, read from the environment (and from a `.env` file when present).
+
+Pick one with NOTIFIER_ENV=development|testing|production (default: development).
+The variable names are the public contract in DESIGN.md; keep them stable.
+"""
+import os
+
+from dotenv import load_dotenv
+
+load_dotenv(os.environ.get("NOTIFIER_DOTENV", ".env"), override=False)
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def _int(name, default):
+    return int(_env(name, default))
+
+
+def _bool(name, default):
+    return str(_env(name, default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", "sqlite:///notifier.sqlite3")
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    # Gateway: one place for per-gateway settings (a domestic adapter will add its own keys here).
+    SMS_GATEWAY = _env("SMS_GATEWAY", "twilio")
+    TWILIO_ACCOUNT_SID = _env("TWILIO_ACCOUNT_SID")
+    TWILIO_AUTH_TOKEN = _env("TWILIO_AUTH_TOKEN")
+    TWILIO_FROM_NUMBER = _env("TWILIO_FROM_NUMBER")
+    TWILIO_MESSAGING_SERVICE_SID = _env("TWILIO_MESSAGING_SERVICE_SID")
+    TWILIO_API_BASE_URL = _env("TWILIO_API_BASE_URL", "https://api.twilio.com")
+    SMS_RATE_LIMIT = float(_env("SMS_RATE_LIMIT", "10"))
+    SMS_SIGNATURE = _env("SMS_SIGNATURE", "【县人大常委会】")
+    QUIET_HOURS = _env("QUIET_HOURS", "")
+    TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+    DEFAULT_REGION = _env("DEFAULT_REGION", "CN")
+    DEFAULT_LOCALE = _env("DEFAULT_LOCALE", "zh_Hans_CN")
+
+    # Flask-Babel: Simplified Chinese first, English complete.
+    BABEL_DEFAULT_LOCALE = DEFAULT_LOCALE
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+
+    # Login: rate-limited, sessions that do not leak to scripts.
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # Roster import: refuse files larger than this before parsing them.
+    MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+    ROSTER_MAX_ROWS = _int("ROSTER_MAX_ROWS", 50000)
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "人大短信平台 API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    # Flask-Admin 2 / Bootstrap 4
+    FLASK_ADMIN_SWATCH = "default"
+
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+    SECRET_KEY = Config.SECRET_KEY or "dev-only-not-secret"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    PUBLIC_BASE_URL = "http://localhost"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    @classmethod
+    def check(cls):
+        missing = [k for k in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not _env(k)]
+        if missing:
+            raise RuntimeError(f"production settings need: {', '.join(missing)}")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name=None):
+    name = name or _env("NOTIFIER_ENV", "development")
+    try:
+        cls = CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"NOTIFIER_ENV must be one of {sorted(CONFIGS)}, not {name!r}") from None
+    if hasattr(cls, "check"):
+        cls.check()
+    return cls

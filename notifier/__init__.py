@@ -1,0 +1,78 @@
+"""人大短信平台: the Flask application factory."""
+import logging
+import os
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from notifier.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(config=None, **overrides):
+    """Build the web application.
+
+    `config` is a settings class or the name of one ("testing", "production"...); `overrides`
+    are applied last (tests use them to point at their own database).
+    """
+    from config import get_config
+
+    app = Flask(__name__)
+    app.config.from_object(get_config(config) if config is None or isinstance(config, str) else config)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set")
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    from notifier.cli import register_commands
+
+    register_commands(app)
+    logging.getLogger("notifier").setLevel(logging.INFO)
+    return app
+
+
+def _init_extensions(app):
+    import notifier.models  # noqa: F401  (the whole schema, for Alembic)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "notifier-limiter")
+    limiter.init_app(app)
+
+    from notifier.i18n import select_locale, select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    from notifier.accounts import auth  # noqa: F401  (registers the user loader)
+
+
+def _register_blueprints(app):
+    from notifier.accounts.views import bp as auth_bp
+    from notifier.api import init_api
+    from notifier.web import init_web
+
+    app.register_blueprint(auth_bp)
+    init_web(app)
+    init_api(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite for the demo: WAL so the worker and the web app can share the file, foreign keys on,
+    and a busy timeout instead of 'database is locked' errors."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

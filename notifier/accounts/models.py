@@ -1,0 +1,93 @@
+import hashlib
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from notifier.extensions import db
+from notifier.timeutil import utcnow
+from notifier.types import UTCDateTime
+
+ROLES = ("admin", "approver", "composer", "viewer")
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "approver": _l("Approver"),
+    "composer": _l("Composer"),
+    "viewer": _l("Viewer"),
+}
+# What each role may do. Admins may do everything.
+PERMISSIONS = {
+    "view": {"viewer", "composer", "approver", "admin"},
+    "edit_roster": {"composer", "approver", "admin"},
+    "compose": {"composer", "approver", "admin"},
+    "approve": {"approver", "admin"},
+    "admin": {"admin"},
+}
+TOKEN_PREFIX = "ntf_"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id = db.Column(db.Integer, primary_key=True)
+    username = db.Column(db.String(64), nullable=False, unique=True)
+    display_name = db.Column(db.String(64), nullable=False, default="")
+    password_hash = db.Column(db.String(255), nullable=False)
+    role = db.Column(db.String(16), nullable=False, default="viewer")
+    locale = db.Column(db.String(16))
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    last_login_at = db.Column(UTCDateTime)
+
+    __table_args__ = (db.CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def can(self, permission):
+        return self.role in PERMISSIONS[permission]
+
+    @property
+    def role_label(self):
+        return ROLE_LABELS.get(self.role, self.role)
+
+    def __str__(self):
+        return self.display_name or self.username
+
+
+def hash_token(token):
+    # Tokens are 256-bit random strings, so a fast hash is enough (no dictionary to guess from).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = db.Column(db.String(64), nullable=False, default="")
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    prefix = db.Column(db.String(12), nullable=False)  # shown so people can tell tokens apart
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    last_used_at = db.Column(UTCDateTime)
+    revoked_at = db.Column(UTCDateTime)
+
+    user = db.relationship(User, backref=db.backref("api_tokens", passive_deletes=True))
+
+    @classmethod
+    def issue(cls, user, name=""):
+        """Create a token; returns (row, plaintext). The plaintext is shown once, never stored."""
+        plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        row = cls(user=user, name=name, token_hash=hash_token(plaintext), prefix=plaintext[:10])
+        db.session.add(row)
+        return row, plaintext
+
+    @property
+    def revoked(self):
+        return self.revoked_at is not None

@@ -1,0 +1,58 @@
+"""The `notifier` console script: a Flask CLI group (`notifier db upgrade`, `notifier users ...`)."""
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app():
+    from notifier import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main():
+    """人大短信平台 (deputy SMS platform) command line."""
+
+
+users = click.Group("users", help="Staff accounts and API tokens.")
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "approver", "composer", "viewer"]), required=True)
+@click.option("--password", default=None, help="Default: a random one, printed once.")
+@click.option("--display-name", default="", help="Name shown in the UI (default: NAME).")
+@with_appcontext
+def users_create(name, role, password, display_name):
+    """Create a staff user."""
+    from notifier.accounts.service import AccountError, create_user
+
+    try:
+        user, password_used = create_user(name, role, password=password, display_name=display_name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {user.username} ({user.role})")
+    if not password:
+        click.echo(f"password: {password_used}")
+
+
+@users.command("token")
+@click.argument("name")
+@click.option("--label", default="cli", help="A name for the token, shown in the UI.")
+@with_appcontext
+def users_token(name, label):
+    """Issue a new API token for NAME and print it (it is shown only once)."""
+    from notifier.accounts.service import find_user, issue_token
+
+    user = find_user(name)
+    if user is None:
+        raise click.ClickException(f"no user {name!r}")
+    _, plaintext = issue_token(user, name=label)
+    click.echo(plaintext)
+
+
+def register_commands(app):
+    app.cli.add_command(users)
+    from notifier.roster.cli import roster
+
+    app.cli.add_command(roster)

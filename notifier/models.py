@@ -1,0 +1,4 @@
+"""Every model, imported in one place so Alembic and the app see the whole schema."""
+from notifier.accounts.models import ApiToken, User  # noqa: F401
+from notifier.audit.models import AuditEvent  # noqa: F401
+from notifier.roster.models import Deputy, Level, Tag  # noqa: F401

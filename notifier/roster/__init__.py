@@ -1,0 +1,1 @@
+"""The deputy roster: deputies, levels, tags, phone numbers, import/export, audience queries."""

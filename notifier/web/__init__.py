@@ -1,0 +1,21 @@
+"""Server-rendered pages: Flask-Admin 2 (Bootstrap 4) mounted at the site root."""
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from notifier.web.base import HomeView
+
+
+def init_web(app):
+    admin = Admin(
+        app,
+        name=_l("Deputy SMS Platform"),
+        url="/",
+        index_view=HomeView(name=_l("Home"), url="/", endpoint="admin"),
+        theme=Bootstrap4Theme(base_template="admin/notifier_master.html", swatch="default", fluid=True),
+        static_url_path="/_admin",
+    )
+    from notifier.web.views import register_views
+
+    register_views(admin)
+    return admin

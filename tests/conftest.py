@@ -1,0 +1,136 @@
+"""Shared fixtures. Tests talk to the real PostgreSQL and Redis (see README, "Tests").
+
+TEST_DATABASE_URL (default: the local `test` database) and TEST_REDIS_URL (default: db 15 of
+the local Redis) choose where; the schema is built once per run by the Alembic migrations, so
+every run also exercises them, and each test starts from empty tables.
+"""
+import os
+import re
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import text
+
+from notifier import create_app
+from notifier.extensions import db as _db
+
+PASSWORD = "correct-horse-42"
+# Tables filled by migrations and kept between tests.
+SEEDED_TABLES = {"levels", "alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app("testing")
+    with app.app_context():
+        _reset_schema()
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield app
+
+
+def _reset_schema():
+    engine = _db.engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            _db.drop_all()
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    """Empty every table and the test Redis db after each test that touched the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        _db.session.remove()
+        tables = [t.name for t in _db.metadata.sorted_tables if t.name not in SEEDED_TABLES]
+        with _db.engine.begin() as conn:
+            if _db.engine.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(tables):
+                    conn.execute(text(f"DELETE FROM {table}"))
+        redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call domain functions directly."""
+    with app.app_context():
+        yield
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user("composer") -> a User with password PASSWORD."""
+    from notifier.accounts.service import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(role="admin", username=None, **kwargs):
+        with app.app_context():
+            user, _ = create_user(username or f"{role}{next(counter)}", role, password=PASSWORD, **kwargs)
+            _db.session.expunge(user)
+            return user
+
+    return make
+
+
+def csrf_token(client, path="/login"):
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    """login(user) logs the test client in through the real form (CSRF included)."""
+
+    def do(user, password=PASSWORD):
+        token = csrf_token(client)
+        response = client.post("/login", data={"username": user.username, "password": password, "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return do
+
+
+@pytest.fixture
+def token_for(app):
+    """token_for(user) -> headers with a fresh API bearer token."""
+    from notifier.accounts.models import User
+    from notifier.accounts.service import issue_token
+
+    def make(user):
+        with app.app_context():
+            _, plaintext = issue_token(_db.session.get(User, user.id), name="test")
+            return {"Authorization": f"Bearer {plaintext}"}
+
+    return make
+
+
+def reference_file(name):
+    """Path to a public spec in ../shared/reference, or skip (fail in CI) when it is absent."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(here, "..", "shared", "reference", name)
+    if not os.path.exists(path):
+        if os.environ.get("NOTIFIER_REQUIRE_REFERENCE"):
+            pytest.fail(f"../shared/reference/{name} is missing (NOTIFIER_REQUIRE_REFERENCE is set)")
+        pytest.skip(f"../shared/reference/{name} is not beside the project")
+    return path
