@@ -56,3 +56,22 @@ def register_commands(app):
     from notifier.roster.cli import roster
 
     app.cli.add_command(roster)
+
+
+@click.command("demo")
+@click.option("--port", default=5000, show_default=True, help="Web port (another free one is used if taken).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--data-dir", default="demo-data", show_default=True, help="Where the SQLite file and logs go.")
+def demo(port, host, data_dir):
+    """Run the whole platform on embedded defaults: SQLite, an embedded Redis, the Twilio
+    simulator, a worker, beat and the web app, with demo deputies and printed logins."""
+    from notifier.demo import run_demo
+
+    run_demo(data_dir, port, host)
+
+
+# `notifier demo` must not build the app with the caller's environment: it sets up its own.
+main.add_command(demo)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""docker-compose.yml is valid Compose (no Docker engine here, so we check it against the schema)."""
+import os
+
+import jsonschema
+import yaml
+
+from tests.conftest import reference_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _compose():
+    with open(os.path.join(ROOT, "docker-compose.yml"), encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_compose_file_validates_against_the_compose_spec():
+    import json
+
+    with open(reference_file("compose-spec.schema.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
+    # The spec declares draft-07; name it so jsonschema does not guess.
+    jsonschema.Draft7Validator(schema).validate(_compose())
+
+
+def test_compose_runs_the_documented_processes():
+    services = _compose()["services"]
+    assert {"web", "worker", "beat", "redis", "postgres"} <= set(services)
+    assert "notifier.wsgi:app" in services["web"]["command"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "workers", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "workers", "beat"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql")
+        assert env["REDIS_URL"].startswith("redis://redis")
