@@ -8,11 +8,15 @@ import os
 import re
 
 import pytest
-import redis as redis_lib
-from sqlalchemy import text
 
-from notifier import create_app
-from notifier.extensions import db as _db
+# Anything that builds the app from the environment (workers, the CLI) gets the test settings.
+os.environ.setdefault("NOTIFIER_ENV", "testing")
+
+import redis as redis_lib  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from notifier import create_app  # noqa: E402
+from notifier.extensions import db as _db  # noqa: E402
 
 PASSWORD = "correct-horse-42"
 # Tables filled by migrations and kept between tests.

@@ -2,7 +2,7 @@
 from celery import shared_task
 
 
-@shared_task(name="health.ping", queue="periodic")
+@shared_task(name="health.ping", queue="periodic", ignore_result=False)
 def ping():
     """A trivial task to check that a worker is consuming: returns "pong"."""
     return "pong"
