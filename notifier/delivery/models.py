@@ -1,0 +1,88 @@
+"""Outbound messages, their events and every gateway exchange.
+
+The `messages` table is the outbox: a row exists before any task is queued, and its status is the
+truth about where a text is (Redis only carries work).
+"""
+from notifier.extensions import db
+from notifier.timeutil import utcnow
+from notifier.types import UTCDateTime
+
+PENDING, QUEUED, SENDING, SENT = "pending", "queued", "sending", "sent"
+DELIVERED, UNDELIVERED, FAILED, SKIPPED, CANCELLED = "delivered", "undelivered", "failed", "skipped", "cancelled"
+STATUSES = (PENDING, QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED, FAILED, SKIPPED, CANCELLED)
+FINAL_STATUSES = frozenset({DELIVERED, UNDELIVERED, FAILED, SKIPPED, CANCELLED})
+# Forward-only moves: a status may only be replaced by one of higher rank.
+RANK = {PENDING: 0, QUEUED: 1, SENDING: 2, SENT: 3, **{s: 4 for s in FINAL_STATUSES}}
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        db.UniqueConstraint("notice_id", "deputy_id", name="uq_messages_notice_id_deputy_id"),
+        # What the sweeper looks for: queued rows not moving, sending rows past their lease,
+        # sent rows without a receipt.
+        db.Index("ix_messages_status_queued_at", "status", "queued_at"),
+        db.Index("ix_messages_status_claimed_at", "status", "claimed_at"),
+        db.Index("ix_messages_status_sent_at", "status", "sent_at"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    notice_id = db.Column(db.Integer, index=True)  # the notices table arrives with issue 4
+    deputy_id = db.Column(db.ForeignKey("deputies.id", ondelete="SET NULL"), index=True)
+    to = db.Column(db.String(20), nullable=False)  # E.164 snapshot at creation
+    body = db.Column(db.Text, nullable=False)
+    segments = db.Column(db.Integer, nullable=False, default=1)
+    encoding = db.Column(db.String(8), nullable=False, default="UCS-2")
+    sender = db.Column(db.String(64), nullable=False, default="")  # From or Messaging Service SID
+    status = db.Column(db.String(16), nullable=False, default=PENDING)
+    gateway_id = db.Column(db.String(64), unique=True)  # NULLs are distinct: unique where set
+    gateway_status = db.Column(db.String(16))  # the gateway's own last word, for the log
+    error_code = db.Column(db.String(16))
+    error_message = db.Column(db.String(500))
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    claimed_at = db.Column(UTCDateTime)
+    queued_at = db.Column(UTCDateTime)  # last time a send task was queued for it
+    sent_at = db.Column(UTCDateTime)
+    delivered_at = db.Column(UTCDateTime)
+    failed_at = db.Column(UTCDateTime)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    deputy = db.relationship("Deputy", lazy="joined")
+
+    @property
+    def is_final(self):
+        return self.status in FINAL_STATUSES
+
+    def __repr__(self):
+        return f"<Message {self.id} {self.to} {self.status}>"
+
+
+class MessageEvent(db.Model):
+    """Every status change and every callback of a message, for the delivery log."""
+
+    __tablename__ = "message_events"
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    kind = db.Column(db.String(16), nullable=False)  # status, callback, retry, error, reconcile
+    status = db.Column(db.String(16))  # the message status after the event
+    source = db.Column(db.String(16), nullable=False)  # worker, callback, sweeper, reconcile
+    detail = db.Column(db.String(500))
+    raw = db.Column(db.JSON)  # callback fields as received
+
+
+class GatewayExchange(db.Model):
+    """One HTTP call to the gateway, secrets redacted; purged after GATEWAY_EXCHANGE_RETENTION_DAYS."""
+
+    __tablename__ = "gateway_exchanges"
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.ForeignKey("messages.id", ondelete="SET NULL"), index=True)
+    at = db.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    method = db.Column(db.String(8), nullable=False)
+    url = db.Column(db.String(500), nullable=False)
+    request = db.Column(db.JSON)
+    response_status = db.Column(db.Integer)
+    response_body = db.Column(db.Text)
+    duration_ms = db.Column(db.Integer)
+    error = db.Column(db.String(500))
