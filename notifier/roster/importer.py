@@ -1,0 +1,362 @@
+"""Import the roster from the spreadsheets county offices actually have.
+
+A file is read in full and checked before anything is written: every bad row is reported with
+its row number as the spreadsheet shows it (header = row 1), the column header and a reason.
+Rows are matched to deputies by their E.164 number; the columns present in the file are
+authoritative for the rows in it, and absent columns leave those fields alone.
+"""
+import csv
+import io
+import os
+import re
+import unicodedata
+import zipfile
+from dataclasses import asdict, dataclass, field
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from notifier.audit.service import record
+from notifier.extensions import db
+from notifier.roster.exporter import unescape_cell
+from notifier.roster.models import Deputy
+from notifier.roster.service import DeputyInvalid, apply_fields, changes_for, deputy_fields
+
+# Header synonyms, in their normalised form (see _header_key). First match wins.
+COLUMN_SYNONYMS = {
+    "name": ("姓名", "代表姓名", "name", "fullname"),
+    "phone": ("手机号码", "手机号", "手机", "联系电话", "电话", "电话号码", "移动电话", "phone", "mobile",
+              "phonenumber", "mobilephone", "cellphone"),
+    "levels": ("代表层级", "层级", "级别", "代表级别", "levels", "level"),
+    "constituency": ("选区/代表团", "选区", "代表团", "constituency", "delegation"),
+    "organisation": ("工作单位及职务", "工作单位", "单位", "organisation", "organization"),
+    "title": ("职务", "title"),
+    "tags": ("标签", "分组", "tags", "tag", "groups"),
+    "active": ("状态", "active", "status"),
+}
+_HEADER_LOOKUP = {synonym: field for field, synonyms in COLUMN_SYNONYMS.items() for synonym in synonyms}
+HEADER_SEARCH_ROWS = 10  # a title row ("某县人大代表名单") may sit above the header
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class RosterFileError(ValueError):
+    """The file as a whole cannot be imported (wrong type, unreadable, empty, no name/phone column)."""
+
+
+@dataclass
+class RowIssue:
+    row: int  # as the spreadsheet shows it: the header is row 1
+    column: str  # the header as written in the file (or the field name)
+    message: str
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass
+class PlannedRow:
+    """A valid row and what importing it does: "create", "update" or "unchanged"."""
+
+    row: int
+    action: str
+    name: str
+    phone: str
+    fields: dict
+    changed: list = field(default_factory=list)
+    deputy_id: int | None = None
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass
+class ImportPreview:
+    rows: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    total: int = 0
+    columns: dict = field(default_factory=dict)
+    ignored_columns: list = field(default_factory=list)
+    filename: str = ""
+    applied: bool = False
+
+    @property
+    def error_rows(self):
+        return len({issue.row for issue in self.errors})
+
+    def to_dict(self):
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": [issue.to_dict() for issue in self.errors],
+            "total": self.total,
+            "ignored_columns": list(self.ignored_columns),
+        }
+
+
+# --- reading files ------------------------------------------------------------------------------
+
+
+def _header_key(text):
+    """Normalise a header: full-width forms, case, spaces, trailing colons and '*' do not matter."""
+    key = unicodedata.normalize("NFKC", str(text or "")).lower()
+    key = re.sub(r"\s+", "", key).strip("*:")
+    return key
+
+
+def _field_for_header(text):
+    key = _header_key(text)
+    if key in _HEADER_LOOKUP:
+        return _HEADER_LOOKUP[key]
+    bare = re.sub(r"\(.*?\)$", "", key).strip("*:")  # "手机号码(必填)"
+    return _HEADER_LOOKUP.get(bare)
+
+
+def _decode(data):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")  # Excel's "Unicode text"
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")  # what Chinese Excel writes for "CSV"
+    except UnicodeDecodeError:
+        raise RosterFileError(_("The file is neither UTF-8 nor GB18030 text.")) from None
+
+
+def _csv_rows(data):
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RosterFileError(_("This is not a CSV file."))
+    text = _decode(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",\t;", key=first_line.count) if first_line else ","
+    if first_line.count(delimiter) == 0:
+        delimiter = ","
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except csv.Error as exc:
+        raise RosterFileError(_("The CSV file could not be read: %(error)s", error=str(exc))) from None
+
+
+def _xlsx_rows(data):
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, TypeError):
+        raise RosterFileError(_("The Excel file could not be read.")) from None
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # some writers record wrong dimensions; read to the real end
+        yield from sheet.iter_rows(values_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
+        raise RosterFileError(_("The Excel file could not be read.")) from None
+    finally:
+        workbook.close()
+
+
+def read_rows(data, filename):
+    """Yield (row number, [cell values]) of the first sheet of a CSV or XLSX file."""
+    if not data:
+        raise RosterFileError(_("The file is empty."))
+    extension = os.path.splitext(filename or "")[1].lower()
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RosterFileError(_("Old Excel files (.xls) are not supported: save the file as .xlsx or CSV."))
+    if data.startswith(b"PK\x03\x04"):
+        rows = _xlsx_rows(data)
+    elif extension in (".xlsx", ".xlsm"):
+        raise RosterFileError(_("The Excel file could not be read."))
+    elif extension in (".csv", ".txt", ".tsv", ""):
+        rows = _csv_rows(data)
+    else:
+        raise RosterFileError(_("Upload a CSV or XLSX file (not %(extension)s).", extension=extension))
+    for number, cells in enumerate(rows, start=1):
+        yield number, list(cells or ())
+
+
+def _is_blank(cells):
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+
+
+def _cell(cells, index):
+    value = cells[index] if index < len(cells) else None
+    if isinstance(value, str):
+        value = unescape_cell(value.strip()).strip()
+    return value
+
+
+def _find_header(rows):
+    """Consume rows up to the header; return (row number, {field: index}, columns, ignored)."""
+    seen = []
+    for number, cells in rows:
+        if _is_blank(cells):
+            continue
+        seen.append(cells)
+        mapping, columns, ignored = {}, {}, []
+        for index, cell in enumerate(cells):
+            text = _header_text(cell)
+            if not text:
+                continue
+            field_name = _field_for_header(text)
+            if field_name and field_name not in mapping:
+                mapping[field_name] = index
+                columns[field_name] = text
+            else:
+                ignored.append(text)
+        if "name" in mapping and "phone" in mapping:
+            return number, mapping, columns, ignored
+        if len(seen) >= HEADER_SEARCH_ROWS:
+            break
+    if not seen:
+        raise RosterFileError(_("The file has no rows."))
+    headers = "、".join(filter(None, (_header_text(c) for c in seen[0]))) or "-"
+    raise RosterFileError(
+        _(
+            "No name and phone columns found (expected headers such as 姓名 and 手机号码; found: %(headers)s).",
+            headers=headers,
+        )
+    )
+
+
+def _header_text(cell):
+    return "" if cell is None else unicodedata.normalize("NFC", str(cell)).strip()
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+def _row_data(cells, mapping):
+    data = {}
+    for field_name, index in mapping.items():
+        value = _cell(cells, index)
+        if field_name == "active" and (value is None or value == ""):
+            continue  # a blank status leaves it as it is (new deputies are active)
+        data[field_name] = value
+    return data
+
+
+def _existing(phones):
+    found = {}
+    phones = list(phones)
+    for start in range(0, len(phones), 1000):
+        chunk = phones[start : start + 1000]
+        for deputy in db.session.scalars(db.select(Deputy).where(Deputy.phone.in_(chunk))):
+            found[deputy.phone] = deputy
+    return found
+
+
+def _plan(data, filename):
+    preview = ImportPreview(filename=filename or "")
+    rows = read_rows(data, filename)
+    header_row, mapping, columns, ignored = _find_header(rows)
+    preview.columns, preview.ignored_columns = columns, ignored
+    limit = current_app.config.get("ROSTER_MAX_ROWS", 50000)
+
+    parsed, first_row_of = [], {}
+    for number, cells in rows:
+        if _is_blank(cells):
+            continue
+        preview.total += 1
+        if preview.total > limit:
+            raise RosterFileError(_("The file has more than %(limit)d rows; split it.", limit=limit))
+        try:
+            fields = deputy_fields(_row_data(cells, mapping))
+        except DeputyInvalid as exc:
+            for field_name, messages in exc.errors.items():
+                for message in messages:
+                    preview.errors.append(RowIssue(number, columns.get(field_name, field_name), message))
+            continue
+        phone = fields["phone"]
+        if phone in first_row_of:
+            preview.errors.append(
+                RowIssue(
+                    number,
+                    columns["phone"],
+                    _(
+                        "Duplicate: this number already appears in row %(row)d.",
+                        row=first_row_of[phone],
+                    ),
+                )
+            )
+            continue
+        first_row_of[phone] = number
+        parsed.append((number, fields))
+    if header_row and preview.total == 0:
+        raise RosterFileError(_("The file has a header but no deputies."))
+
+    existing = _existing(first_row_of)
+    for number, fields in parsed:
+        deputy = existing.get(fields["phone"])
+        if deputy is None:
+            action, changed = "create", []
+        else:
+            changed = sorted(changes_for(deputy, fields))
+            action = "update" if changed else "unchanged"
+        preview.rows.append(
+            PlannedRow(
+                row=number,
+                action=action,
+                name=fields["name"],
+                phone=fields["phone"],
+                fields=fields,
+                changed=changed,
+                deputy_id=deputy.id if deputy is not None else None,
+            )
+        )
+    preview.created = sum(r.action == "create" for r in preview.rows)
+    preview.updated = sum(r.action == "update" for r in preview.rows)
+    preview.unchanged = sum(r.action == "unchanged" for r in preview.rows)
+    preview.errors.sort(key=lambda issue: issue.row)
+    return preview
+
+
+def preview_import(data, filename):
+    """What importing this file would do. Reads CSV (UTF-8 with or without BOM, GB18030) or XLSX;
+    never writes. Raises RosterFileError for whole-file problems."""
+    try:
+        return _plan(data, filename)
+    finally:
+        db.session.rollback()  # release the read transaction; nothing was changed
+
+
+def apply_import(data, filename, actor=None):
+    """Import every valid row in one transaction (rows with errors are left out), audit it as
+    "roster.import" and commit. Returns the preview of what was done."""
+    preview = _plan(data, filename)
+    tag_cache = {}
+    try:
+        existing = _existing([row.phone for row in preview.rows if row.action == "update"])
+        for row in preview.rows:
+            if row.action == "create":
+                deputy = Deputy(name=row.fields["name"], phone=row.phone)
+                db.session.add(deputy)
+                apply_fields(deputy, row.fields, how="import", tag_cache=tag_cache)
+            elif row.action == "update":
+                apply_fields(existing[row.phone], row.fields, how="import", tag_cache=tag_cache)
+        record(
+            "roster.import",
+            actor=actor,
+            filename=preview.filename,
+            created=preview.created,
+            updated=preview.updated,
+            unchanged=preview.unchanged,
+            errors=len(preview.errors),
+            total=preview.total,
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise RosterFileError(
+            _("The roster changed while the file was being imported; nothing was imported. Try again.")
+        ) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    preview.applied = True
+    return preview
