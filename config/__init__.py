@@ -40,6 +40,21 @@ class Config:
     TWILIO_API_BASE_URL = _env("TWILIO_API_BASE_URL", "https://api.twilio.com")
     SMS_RATE_LIMIT = float(_env("SMS_RATE_LIMIT", "10"))
     SMS_SIGNATURE = _env("SMS_SIGNATURE", "【县人大常委会】")
+    # Delivery engine (issue 3). Every countdown stays well below the broker's visibility timeout.
+    SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 6)  # gateway calls per message before `failed`
+    SMS_RETRY_BASE_SECONDS = float(_env("SMS_RETRY_BASE_SECONDS", "2"))  # doubled per attempt, plus jitter
+    SMS_RETRY_MAX_SECONDS = float(_env("SMS_RETRY_MAX_SECONDS", "300"))
+    SMS_SEND_LEASE_SECONDS = _int("SMS_SEND_LEASE_SECONDS", 120)  # `sending` longer than this: reconcile
+    SMS_RECONCILE_DELAY_SECONDS = float(_env("SMS_RECONCILE_DELAY_SECONDS", "60"))  # after a timed-out call
+    SMS_REQUEUE_AFTER_SECONDS = _int("SMS_REQUEUE_AFTER_SECONDS", 300)  # `queued` untouched this long: queue again
+    SMS_RECEIPT_POLL_AFTER_SECONDS = _int("SMS_RECEIPT_POLL_AFTER_SECONDS", 3600)  # `sent` without receipt: ask
+    SMS_SWEEP_INTERVAL_SECONDS = float(_env("SMS_SWEEP_INTERVAL_SECONDS", "30"))
+    SMS_VALIDITY_PERIOD = _int("SMS_VALIDITY_PERIOD", 14400)  # seconds Twilio may keep trying (1..36000)
+    SMS_RATE_MAX_WAIT = float(_env("SMS_RATE_MAX_WAIT", "5"))  # longer waits re-queue with a countdown
+    SEND_BATCH_SIZE = _int("SEND_BATCH_SIZE", 50)  # messages per send task, sent concurrently
+    TWILIO_HTTP_TIMEOUT = float(_env("TWILIO_HTTP_TIMEOUT", "15"))
+    GATEWAY_EXCHANGE_RETENTION_DAYS = _int("GATEWAY_EXCHANGE_RETENTION_DAYS", 30)
+    BROKER_VISIBILITY_TIMEOUT = _int("BROKER_VISIBILITY_TIMEOUT", 3600)
     QUIET_HOURS = _env("QUIET_HOURS", "")
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     DEFAULT_REGION = _env("DEFAULT_REGION", "CN")

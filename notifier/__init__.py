@@ -60,6 +60,10 @@ def _register_blueprints(app):
     from notifier.web import init_web
 
     app.register_blueprint(auth_bp)
+    from notifier.delivery.views import bp as delivery_bp
+
+    app.register_blueprint(delivery_bp)
+    csrf.exempt(delivery_bp)  # Twilio signs its webhooks; there is no session to forge
     init_web(app)
     init_api(app)
 

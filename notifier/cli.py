@@ -56,6 +56,9 @@ def register_commands(app):
     from notifier.roster.cli import roster
 
     app.cli.add_command(roster)
+    from notifier.delivery.cli import delivery
+
+    app.cli.add_command(delivery)
 
 
 @click.command("demo")

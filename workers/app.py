@@ -1,6 +1,10 @@
+import os
+
 from celery import Celery, Task
+from kombu import Queue
 
 from notifier import create_app
+from notifier.delivery.dispatch import PERIODIC_QUEUE, QUEUES, SWEEP_TASK
 
 
 def celery_init_app(app):
@@ -25,11 +29,25 @@ def celery_settings(config):
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
-        # Redis redelivers unacknowledged tasks after this; keep every countdown well below it.
-        "broker_transport_options": {"visibility_timeout": 3600},
+        # Redis redelivers unacknowledged tasks after this; keep every countdown well below it
+        # (retries are capped at SMS_RETRY_MAX_SECONDS, deferrals at a few seconds).
+        "broker_transport_options": {"visibility_timeout": config["BROKER_VISIBILITY_TIMEOUT"]},
         "timezone": config["TIMEZONE"],
         "enable_utc": True,
-        "task_default_queue": "periodic",
+        # Queues by purpose; a worker started without -Q consumes all of them.
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_default_queue": PERIODIC_QUEUE,
+        "task_create_missing_queues": True,
+        # Sending is I/O-bound (and each send task drives its batch on an event loop): threads.
+        "worker_pool": "threads",
+        "worker_concurrency": int(os.environ.get("CELERY_WORKER_CONCURRENCY", "8")),
+        "beat_schedule": {
+            "delivery-sweep": {
+                "task": SWEEP_TASK,
+                "schedule": float(config["SMS_SWEEP_INTERVAL_SECONDS"]),
+                "options": {"queue": PERIODIC_QUEUE, "expires": float(config["SMS_SWEEP_INTERVAL_SECONDS"])},
+            },
+        },
     }
 
 

@@ -1,0 +1,149 @@
+"""The outbox: message rows are created first, then queued; tasks carry ids only.
+
+    messages = create_messages(deputies, body, notice_id=notice.id)   # rows, status pending/skipped
+    enqueue([m.id for m in messages])                                 # pending -> queued, tasks sent
+"""
+import dataclasses
+
+from flask import current_app
+from sqlalchemy import insert, select, update
+
+from notifier.delivery import dispatch
+from notifier.delivery.models import (
+    CANCELLED,
+    FINAL_STATUSES,
+    PENDING,
+    QUEUED,
+    SKIPPED,
+    Message,
+    MessageEvent,
+)
+from notifier.delivery.segments import count_segments
+from notifier.extensions import db
+from notifier.roster.models import Deputy
+from notifier.timeutil import utcnow
+
+
+@dataclasses.dataclass
+class Recipient:
+    """A number to text, with its deputy when there is one and its own body when personalised."""
+
+    to: str
+    deputy_id: int = None
+    body: str = None
+    skip_reason: str = None
+
+
+def default_sender(config=None):
+    config = config or current_app.config
+    return config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM_NUMBER") or ""
+
+
+def _recipient(item):
+    if isinstance(item, Recipient):
+        return item
+    if isinstance(item, Deputy):
+        reason = None
+        if item.opted_out:
+            reason = "opted out"
+        elif not item.active:
+            reason = "inactive"
+        return Recipient(to=item.phone, deputy_id=item.id, skip_reason=reason)
+    if isinstance(item, dict):
+        return Recipient(**item)
+    if isinstance(item, str):
+        return Recipient(to=item)
+    raise TypeError(f"not a recipient: {item!r}")
+
+
+def create_messages(recipients, body=None, notice_id=None, sender=None, commit=True):
+    """One `messages` row per recipient (Deputy, Recipient, dict or E.164 string).
+
+    Opted-out or inactive deputies get a `skipped` row with the reason, so the delivery log says
+    why they got nothing. With a notice, a deputy who already has a message for it keeps that one
+    (calling twice creates nothing new). Returns the rows, in recipient order.
+    """
+    sender = default_sender() if sender is None else sender
+    now = utcnow()
+    existing = {}
+    if notice_id is not None:
+        existing = {m.deputy_id: m for m in db.session.scalars(select(Message).where(Message.notice_id == notice_id))}
+    rows, events = [], []
+    for item in recipients:
+        recipient = _recipient(item)
+        if recipient.deputy_id is not None and recipient.deputy_id in existing:
+            rows.append(existing[recipient.deputy_id])
+            continue
+        text = recipient.body if recipient.body is not None else body
+        if not text:
+            raise ValueError("a message needs a body")
+        info = count_segments(text)
+        message = Message(notice_id=notice_id, deputy_id=recipient.deputy_id, to=recipient.to, body=text,
+                          segments=info.segments, encoding=info.encoding, sender=sender,
+                          status=SKIPPED if recipient.skip_reason else PENDING,
+                          error_message=recipient.skip_reason, created_at=now, updated_at=now)
+        rows.append(message)
+        if recipient.deputy_id is not None:
+            existing[recipient.deputy_id] = message
+        if recipient.skip_reason:
+            events.append(message)
+    db.session.add_all([r for r in rows if r.id is None])
+    db.session.flush()
+    for message in events:
+        record_event(message.id, "status", SKIPPED, "worker", message.error_message)
+    if commit:
+        db.session.commit()
+    return rows
+
+
+def enqueue(message_ids, countdown=None):
+    """Move pending (or stale queued) messages to `queued`, commit, then queue their send tasks.
+    Returns the ids queued. Safe to call twice: only rows not yet sending are touched."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return []
+    now = utcnow()
+    queued = []
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        queued += db.session.scalars(
+            update(Message).where(Message.id.in_(chunk), Message.status.in_((PENDING, QUEUED)))
+            .values(status=QUEUED, queued_at=now, updated_at=now).returning(Message.id)
+        ).all()
+    queued.sort()
+    record_events([(mid, "status", QUEUED, "worker", None) for mid in queued])
+    db.session.commit()  # rows first: a lost task is found again by the sweeper
+    dispatch.send_messages(queued, countdown)
+    return queued
+
+
+def cancel(message_ids, reason=None):
+    """Cancel messages not yet handed to the gateway; returns the ids cancelled."""
+    now = utcnow()
+    ids = db.session.scalars(
+        update(Message).where(Message.id.in_(list(message_ids)), Message.status.in_((PENDING, QUEUED)))
+        .values(status=CANCELLED, error_message=reason, updated_at=now).returning(Message.id)
+    ).all()
+    record_events([(mid, "status", CANCELLED, "worker", reason) for mid in ids])
+    db.session.commit()
+    return ids
+
+
+def record_event(message_id, kind, status, source, detail=None, raw=None):
+    record_events([(message_id, kind, status, source, detail)], raw=raw)
+
+
+def record_events(rows, raw=None):
+    """Insert events in one statement: (message_id, kind, status, source, detail) tuples."""
+    if not rows:
+        return
+    now = utcnow()
+    db.session.execute(insert(MessageEvent), [
+        {"message_id": mid, "at": now, "kind": kind, "status": status, "source": source,
+         "detail": (detail or None) and str(detail)[:500], "raw": raw}
+        for mid, kind, status, source, detail in rows
+    ])
+
+
+def is_final(status):
+    return status in FINAL_STATUSES

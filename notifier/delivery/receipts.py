@@ -1,0 +1,72 @@
+"""Status updates from the gateway (callbacks, polled receipts, reconciliation), forward only.
+
+A final status never changes; `sent` is provisional; replays and out-of-order arrivals are harmless
+because a move happens only to a status of higher rank.
+"""
+from sqlalchemy import select
+
+from notifier.delivery.models import DELIVERED, FAILED, RANK, SENT, UNDELIVERED, Message
+from notifier.delivery.outbox import record_event
+from notifier.extensions import db
+from notifier.timeutil import utcnow
+
+# Twilio's message statuses -> ours. Everything before delivery counts as `sent` (provisional).
+TWILIO_STATUS = {
+    "accepted": SENT, "scheduled": SENT, "queued": SENT, "sending": SENT, "sent": SENT,
+    "delivered": DELIVERED, "undelivered": UNDELIVERED, "failed": FAILED,
+    "read": DELIVERED, "receiving": None, "received": None, "canceled": None,
+}
+
+
+def apply_gateway_status(message, gateway_id, gateway_status, error_code=None, error_message=None,
+                         source="callback", raw=None):
+    """Move `message` (a locked row) forward to what the gateway says; always records an event.
+    Returns True when the status moved."""
+    now = utcnow()
+    new = TWILIO_STATUS.get((gateway_status or "").lower())
+    detail = f"{gateway_status}" + (f" {error_code}" if error_code else "")
+    if gateway_id and message.gateway_id and gateway_id != message.gateway_id:
+        # Not the text we know of: record it (a duplicate would be a defect), change nothing.
+        record_event(message.id, source, message.status, source, f"{detail} for other id {gateway_id}", raw)
+        return False
+    if gateway_id and message.gateway_id is None:
+        owner = db.session.scalar(select(Message.id).where(Message.gateway_id == gateway_id))
+        if owner is None:
+            message.gateway_id = gateway_id
+    moved = new is not None and RANK[new] > RANK[message.status]
+    if moved:
+        message.status = new
+        message.gateway_status = gateway_status
+        message.sent_at = message.sent_at or now
+        if new == DELIVERED:
+            message.delivered_at = now
+        elif new in (UNDELIVERED, FAILED):
+            message.failed_at = now
+            message.error_code = str(error_code) if error_code else message.error_code
+            message.error_message = error_message or message.error_message
+        elif new == SENT:
+            message.error_code = message.error_message = None
+        message.updated_at = now
+    record_event(message.id, source, message.status, source, detail if moved else f"{detail} (no change)", raw)
+    return moved
+
+
+def apply_status_callback(message_id, params):
+    """A Twilio status callback (form fields) for our message `message_id` (from the callback URL;
+    the MessageSid is used when the URL has none). Commits. Returns the message or None."""
+    sid = params.get("MessageSid") or params.get("SmsSid")
+    query = select(Message).with_for_update()
+    if message_id is not None:
+        query = query.where(Message.id == message_id)
+    elif sid:
+        query = query.where(Message.gateway_id == sid)
+    else:
+        return None
+    message = db.session.scalar(query)
+    if message is None:
+        db.session.rollback()
+        return None
+    apply_gateway_status(message, sid, params.get("MessageStatus") or params.get("SmsStatus"),
+                         params.get("ErrorCode"), params.get("ErrorMessage"), source="callback", raw=dict(params))
+    db.session.commit()
+    return message
