@@ -1,0 +1,194 @@
+"""The cluster-wide segment rate limiter, against the real Redis (TEST_REDIS_URL)."""
+import multiprocessing
+import os
+import time
+import uuid
+
+import pytest
+import redis as redis_lib
+
+from notifier.delivery.ratelimit import SegmentRateLimiter
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_client():
+    return redis_lib.Redis.from_url(REDIS_URL)
+
+
+@pytest.fixture
+def prefix(redis_client):
+    prefix = f"test:rate:{uuid.uuid4().hex}"
+    yield prefix
+    keys = list(redis_client.scan_iter(f"{prefix}:*"))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@pytest.fixture
+def limiter(redis_client, prefix):
+    def make(rate, **kwargs):
+        return SegmentRateLimiter(redis_client, rate, key_prefix=prefix, **kwargs)
+
+    return make
+
+
+def _send_loop(redis_url, prefix, rate, duration, barrier, results):
+    """One worker process: reserve, sleep as told, "send" (record the time); re-try on None."""
+    limiter = SegmentRateLimiter(redis_lib.Redis.from_url(redis_url), rate, key_prefix=prefix)
+    barrier.wait(timeout=30)  # all processes (and the test) start together
+    end = time.time() + duration
+    sent = []
+    while time.time() < end:
+        wait = limiter.reserve("+8610000", 1, max_wait=5.0)
+        if wait is None:
+            time.sleep(0.05)
+            continue
+        time.sleep(wait)
+        sent.append(time.time())
+    results.put(sent)
+
+
+def test_three_processes_share_one_evenly_spaced_rate(redis_client, prefix):
+    rate, duration = 20, 3.0
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    processes = [
+        ctx.Process(target=_send_loop, args=(REDIS_URL, prefix, rate, duration, barrier, results))
+        for _ in range(3)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        barrier.wait(timeout=30)
+        # While they send, what the limiter measures should be the rate they are held to.
+        time.sleep(2.6)
+        measured = SegmentRateLimiter(redis_client, rate, key_prefix=prefix).measured_rate(
+            "+8610000", window=2.0
+        )
+        per_process = [results.get(timeout=30) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+
+    assert all(len(sends) >= 10 for sends in per_process), [len(s) for s in per_process]
+    sends = sorted(t for process in per_process for t in process)
+    achieved = (len(sends) - 1) / (sends[-1] - sends[0])
+    assert achieved == pytest.approx(rate, rel=0.10)
+    busiest = max(
+        sum(1 for t in sends[i:] if t < start + 1.0) for i, start in enumerate(sends)
+    )
+    assert busiest <= rate + 1
+    assert measured == pytest.approx(rate, rel=0.15)
+    # Afterwards, every reservation is accounted for: 10 s back covers the whole run.
+    limiter = SegmentRateLimiter(redis_client, rate, key_prefix=prefix)
+    time.sleep(0.15)  # let the last 0.1 s bucket close
+    assert limiter.measured_rate("+8610000", window=10.0) * 10.0 == pytest.approx(len(sends))
+
+
+def test_slots_are_spaced_by_rate(limiter):
+    lim = limiter(10)
+    waits = [lim.reserve("a") for _ in range(5)]
+    assert waits[0] == 0.0
+    for i, wait in enumerate(waits):
+        assert wait == pytest.approx(0.1 * i, abs=0.03)
+    assert lim.next_free_in("a") == pytest.approx(0.5, abs=0.03)
+
+
+def test_multi_segment_reservation_costs_more(limiter):
+    lim = limiter(10)
+    assert lim.reserve("a", 5) == 0.0
+    assert lim.reserve("a", 1) == pytest.approx(0.5, abs=0.03)  # five segments at 10/s
+    assert lim.reserve("b", 1) == 0.0
+    assert lim.reserve("b", 1) == pytest.approx(0.1, abs=0.03)  # one segment at 10/s
+
+
+def test_over_max_wait_returns_none_and_reserves_nothing(redis_client, limiter):
+    lim = limiter(10)
+    assert lim.reserve("a", 30) == 0.0  # the next slot is 3 s away
+    tat_key, sent_key = lim.keys("a")
+    before = (redis_client.get(tat_key), redis_client.hgetall(sent_key))
+    assert lim.reserve("a", 1, max_wait=2.0) is None
+    assert lim.reserve("a", 1, max_wait=0) is None
+    assert (redis_client.get(tat_key), redis_client.hgetall(sent_key)) == before
+    assert lim.next_free_in("a") == pytest.approx(3.0, abs=0.05)
+    assert lim.reserve("a", 1, max_wait=5.0) == pytest.approx(3.0, abs=0.05)
+
+
+def test_senders_are_independent(limiter):
+    lim = limiter(1)
+    assert lim.reserve("+8613800000001") == 0.0
+    assert lim.reserve("+8613800000001", max_wait=0) is None
+    assert lim.reserve("+8613800000002", max_wait=0) == 0.0
+    assert lim.next_free_in("+8613800000003") == 0.0
+
+
+def test_limiters_in_one_prefix_share_the_schedule(limiter):
+    first, second = limiter(10), limiter(10)
+    assert first.reserve("a") == 0.0
+    assert second.reserve("a") == pytest.approx(0.1, abs=0.03)
+
+
+def test_keys_expire_when_the_sender_is_idle(redis_client, limiter):
+    lim = limiter(10, retention=0.5)
+    tat_key, sent_key = lim.keys("a")
+    lim.reserve("a", 3)
+    assert 0 < redis_client.pttl(tat_key) <= 300
+    assert 0 < redis_client.pttl(sent_key) <= 500
+    time.sleep(0.7)
+    assert redis_client.exists(tat_key, sent_key) == 0
+    # With the default retention nothing is kept forever either.
+    lim = limiter(10)
+    lim.reserve("b")
+    assert all(0 < redis_client.pttl(key) <= 60_100 for key in lim.keys("b"))
+
+
+def test_bucket_hash_is_trimmed_while_busy(redis_client, limiter):
+    lim = limiter(0, retention=0.05, bucket=0.01)
+    deadline = time.time() + 0.6  # about 60 buckets, the trim threshold is 26
+    while time.time() < deadline:
+        lim.reserve("a", max_wait=0)
+        time.sleep(0.002)
+    assert redis_client.hlen(lim.keys("a")[1]) <= 27
+
+
+def test_rate_change_applies_from_the_next_reservation(limiter):
+    lim = limiter(1)
+    assert lim.reserve("a") == 0.0  # slot held for 1 s at the old rate
+    lim.rate = 10
+    assert lim.reserve("a") == pytest.approx(1.0, abs=0.03)
+    assert lim.reserve("a") == pytest.approx(1.1, abs=0.03)
+
+
+def test_zero_rate_is_unlimited_and_still_measured(limiter):
+    lim = limiter(5)
+    lim.reserve("a", 10)  # 2 s of schedule at 5/s
+    lim.rate = 0
+    assert [lim.reserve("a", max_wait=0) for _ in range(100)] == [0.0] * 100
+    assert lim.next_free_in("a") == 0.0
+    assert limiter(-1).reserve("b", 1000, max_wait=0) == 0.0
+    time.sleep(0.25)
+    assert lim.measured_rate("a", window=1.0) == pytest.approx(110.0)
+
+
+def test_measured_rate_ignores_slots_not_yet_due(limiter):
+    lim = limiter(10)
+    lim.reserve("a", 20, max_wait=0)  # due now
+    for _ in range(10):
+        lim.reserve("a", 1, max_wait=10)  # due 2..3 s from now
+    time.sleep(0.25)
+    assert lim.measured_rate("a", window=1.0) == pytest.approx(20.0)
+    assert lim.measured_rate("nobody") == 0.0
+
+
+def test_bad_input_is_a_clear_error(limiter):
+    lim = limiter(10)
+    with pytest.raises(ValueError):
+        lim.reserve("")
+    with pytest.raises(ValueError):
+        limiter(float("nan"))
+    assert lim.reserve("a", 0) == 0.0  # a request costs at least one slot
+    assert lim.next_free_in("a") == pytest.approx(0.1, abs=0.03)
