@@ -1,4 +1,5 @@
 """Server-rendered pages: Flask-Admin 2 (Bootstrap 4) mounted at the site root."""
+from flask import Blueprint
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -7,6 +8,8 @@ from notifier.web.base import HomeView
 
 
 def init_web(app):
+    # Our templates (notifier/web/templates) ahead of Flask-Admin's own.
+    app.register_blueprint(Blueprint("web", __name__, template_folder="templates"))
     admin = Admin(
         app,
         name=_l("Deputy SMS Platform"),

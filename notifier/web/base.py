@@ -45,8 +45,26 @@ class ProtectedModelView(ProtectedMixin, ModelView):
 
     can_delete = False  # nothing is deleted from the UI; deputies are deactivated instead
 
+    # Flask-Admin answers a forbidden create/edit with a silent redirect; a role that may only
+    # look gets a plain 403 instead, so a hand-made POST cannot be mistaken for success.
+    edit_endpoints = {
+        "create_view": "can_create",
+        "edit_view": "can_edit",
+        "ajax_update": "can_edit",
+        "action_view": "can_edit",
+        "delete_view": "can_delete",
+    }
+
+    def _handle_view(self, name, **kwargs):
+        response = super()._handle_view(name, **kwargs)
+        if response is None and name in self.edit_endpoints and not getattr(self, self.edit_endpoints[name]):
+            abort(403)
+        return response
+
 
 class HomeView(ProtectedMixin, AdminIndexView):
     @expose("/")
     def index(self):
-        return self.render("admin/home.html")
+        from notifier.web.home import roster_overview
+
+        return self.render("admin/home.html", overview=roster_overview())

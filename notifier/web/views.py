@@ -1,10 +1,15 @@
 """Which pages exist, in menu order."""
-from flask_babel import lazy_gettext as _l
 
 
 def register_views(admin):
-    from notifier.web.roster_views import register as register_roster
+    from flask_babel import get_locale
+
+    from notifier.web.common import local_datetime
+
+    admin.app.add_template_filter(local_datetime, "local_datetime")
+    admin.app.add_template_global(get_locale, "get_locale")
     from notifier.web.account_views import register as register_accounts
+    from notifier.web.roster_views import register as register_roster
 
     register_roster(admin)
     register_accounts(admin)

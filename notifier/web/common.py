@@ -1,0 +1,99 @@
+"""Helpers shared by the admin pages: local-time display and date filters."""
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, has_app_context
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.model import typefmt
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+
+def local_datetime(value):
+    """Stored times are UTC; people read them in the configured TIMEZONE."""
+    if value is None:
+        return ""
+    return format_datetime(value, "yyyy-MM-dd HH:mm:ss")
+
+
+def _bool(view, value, name=None):
+    # A word, not an icon: readable in both languages and in screenshots/tests.
+    return Markup('<span class="badge badge-{}">{}</span>').format(
+        "success" if value else "light", _l("Yes") if value else _l("No")
+    )
+
+
+TYPE_FORMATTERS = dict(typefmt.BASE_FORMATTERS)
+TYPE_FORMATTERS[datetime] = lambda view, value, name=None: local_datetime(value)
+TYPE_FORMATTERS[bool] = _bool
+
+
+def local_day_bounds(day):
+    """[start, end) of a calendar day in the configured zone, as aware datetimes."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return start, start + timedelta(days=1)
+
+
+class _LocalDateFilter(BaseSQLAFilter):
+    """A date typed by a person means their local calendar day, not a UTC one."""
+
+    def __init__(self, column, name, options=None, data_type=None):
+        super().__init__(column, name, options, data_type="datepicker")
+
+    def clean(self, value):
+        return date.fromisoformat(value.strip())
+
+
+class LocalDateOn(_LocalDateFilter):
+    def apply(self, query, value, alias=None):
+        start, end = local_day_bounds(value)
+        column = self.get_column(alias)
+        return query.filter(column >= start, column < end)
+
+    def operation(self):
+        return _l("on")
+
+
+class LocalDateFrom(_LocalDateFilter):
+    def apply(self, query, value, alias=None):
+        return query.filter(self.get_column(alias) >= local_day_bounds(value)[0])
+
+    def operation(self):
+        return _l("from")
+
+
+class LocalDateUntil(_LocalDateFilter):
+    def apply(self, query, value, alias=None):
+        return query.filter(self.get_column(alias) < local_day_bounds(value)[1])
+
+    def operation(self):
+        return _l("until")
+
+
+def download(data, mimetype, filename):
+    """A file to save, never cached (rosters hold personal phone numbers)."""
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"},
+    )
+
+
+def db_options(query_options):
+    """Filter options read from the database (tags, actions...). Flask-Admin first asks for them
+    when the view is built, outside any request: answer nothing then, the real list per request."""
+
+    def options():
+        return query_options() if has_app_context() else []
+
+    return options
+
+
+class FreshFilterOptionsMixin:
+    """Flask-Admin caches filter options when the view is built; re-read them on every list page."""
+
+    def _get_filter_groups(self):
+        self._refresh_filters_cache()
+        return super()._get_filter_groups()

@@ -1,0 +1,108 @@
+"""Fixtures for the admin pages: clients logged in per role, deputies, and the Chinese catalogue.
+
+The lead merges notifier/translations/parts/*.po into the real catalogue from time to time; so that
+these tests see the current Chinese strings of every part (this page's included) before that
+happens, the parts are compiled into a temporary catalogue layered over the real one.
+"""
+import glob
+import os
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask_babel import get_babel
+
+from notifier.extensions import babel
+from notifier.extensions import db as _db
+from tests.conftest import PASSWORD, csrf_token
+
+TRANSLATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "notifier", "translations")
+
+
+def _merged_catalogue():
+    merged = Catalog(locale="zh_Hans_CN", charset="utf-8")
+    sources = [os.path.join(TRANSLATIONS, "zh_Hans_CN", "LC_MESSAGES", "messages.po")]
+    sources += sorted(glob.glob(os.path.join(TRANSLATIONS, "parts", "*.po")))
+    for path in sources:
+        if not os.path.exists(path):
+            continue
+        with open(path, "rb") as fh:
+            for message in read_po(fh, locale="zh_Hans_CN"):
+                if message.id and message.string and not message.fuzzy:
+                    merged[message.id] = message
+    return merged
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _chinese_catalogue(app, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("translations")
+    target = folder / "zh_Hans_CN" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with open(target / "messages.mo", "wb") as fh:
+        write_mo(fh, _merged_catalogue())
+    config = get_babel(app)
+    before = list(config.translation_directories)
+    config.translation_directories = before + [str(folder)]
+    with app.app_context():
+        babel.domain_instance.cache.clear()
+    yield
+    config.translation_directories = before
+    with app.app_context():
+        babel.domain_instance.cache.clear()
+
+
+@pytest.fixture
+def make_user(app):
+    """As the shared fixture, but the returned user is loaded before it leaves the session
+    (create_user commits, which expires it; a detached expired user cannot be read)."""
+    from notifier.accounts.service import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(role="admin", username=None, **kwargs):
+        with app.app_context():
+            user, _ = create_user(username or f"{role}{next(counter)}", role, password=PASSWORD, **kwargs)
+            _db.session.refresh(user)
+            _db.session.expunge(user)
+            return user
+
+    return make
+
+
+@pytest.fixture
+def as_role(app, make_user, login):
+    """as_role("viewer") -> (client logged in as a new user of that role, the user)."""
+
+    def make(role, **kwargs):
+        user = make_user(role, **kwargs)
+        return login(user), user
+
+    return make
+
+
+@pytest.fixture
+def add_deputy(app):
+    """add_deputy(name, phone, levels=..., tags=..., ...) -> deputy id, through the roster service."""
+    from notifier.roster.service import create_deputy
+
+    def add(name, phone, **fields):
+        with app.app_context():
+            deputy = create_deputy({"name": name, "phone": phone, **fields}, actor="system")
+            return deputy.id
+
+    return add
+
+
+def form_post(client, path, data, token_path=None):
+    """POST a form with a CSRF token taken from the page at `token_path` (default: `path`)."""
+    token = csrf_token(client, token_path or path)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def audit_actions(app):
+    from notifier.audit.models import AuditEvent
+
+    with app.app_context():
+        rows = _db.session.execute(_db.select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+        return [(row.action, row.actor, row.detail) for row in rows]
