@@ -89,6 +89,9 @@ def _xlsx_bytes(rows, sheet_title, notes=()):
     for row in rows:
         cells = []
         for value in row:
+            if value in (None, ""):
+                cells.append(None)  # an empty cell, not an empty string
+                continue
             cell = WriteOnlyCell(sheet, value=escape_cell(value))
             cell.data_type = "s"  # text, always: never a formula, never a number
             cell.number_format = "@"

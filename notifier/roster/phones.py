@@ -19,6 +19,7 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00a0"), " "
 _SCIENTIFIC = re.compile(r"^[+]?(\d+)(?:\.(\d*))?[eE]\+?(\d+)$")
 _DECIMAL_ZERO = re.compile(r"^(\d+)\.0*$")
 _LETTERS = re.compile(r"[^\W\d_]")  # any letter, in any script
+_TOO_BIG = Decimal(10) ** 17  # E.164 has at most 15 digits
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
@@ -39,12 +40,14 @@ def _from_number(value):
     if isinstance(value, bool):
         raise PhoneError("invalid", _("This is not a phone number."))
     if isinstance(value, int):
+        if value < 0:
+            raise PhoneError("invalid", _("This is not a phone number."))
         return str(value)
     try:
         number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, ValueError):
         raise PhoneError("invalid", _("This is not a phone number.")) from None
-    if not number.is_finite() or number < 0:
+    if not number.is_finite() or number < 0 or number >= _TOO_BIG:
         raise PhoneError("invalid", _("This is not a phone number."))
     rounded = number.to_integral_value()
     if abs(number - rounded) >= Decimal("0.01"):
@@ -59,6 +62,8 @@ def _from_scientific(text):
         return None
     whole, fraction, _exponent = match.groups()
     value = Decimal(text.lstrip("+"))
+    if value >= _TOO_BIG:
+        raise PhoneError("invalid", _("This is not a phone number."))
     digits = len(str(int(value.to_integral_value())))
     written = len((whole + (fraction or "")).lstrip("0"))
     if written < digits:
@@ -73,34 +78,33 @@ def _from_scientific(text):
     return str(int(value.to_integral_value()))
 
 
-def _clean(raw):
+def _candidates(raw):
+    """The readings of a cell to try, most literal first."""
     if raw is None:
-        return ""
+        return [""]
     if not isinstance(raw, str):
-        return _from_number(raw)
+        return [_from_number(raw)]
     text = unicodedata.normalize("NFKC", raw.translate(_INVISIBLE)).strip()
     if text.startswith("'"):  # written by the exporter, or typed to keep Excel's hands off
         text = text[1:].strip()
     compact = re.sub(r"\s+", "", text)
     scientific = _from_scientific(compact)
     if scientific is not None:
-        return scientific
+        return [scientific]
     decimal_zero = _DECIMAL_ZERO.match(compact)
-    if decimal_zero:  # "13800138000.0": a float that went through str()
-        return decimal_zero.group(1)
-    return text
+    if decimal_zero:  # "13800138000.0": a float that went through str(); "138.0013.8000" is not
+        return [text, decimal_zero.group(1)]
+    return [text]
 
 
-def normalise_phone(raw, region=None):
-    """Return the E.164 form ("+8613800138000") of a mobile number, or raise PhoneError."""
-    text = _clean(raw)
+def _parse(text, region):
     if not text:
         raise PhoneError("missing", _("The phone number is missing."))
     if _LETTERS.search(text):
         # phonenumbers would read letters as a keypad ("1-800-FLOWERS"): never right here.
         raise PhoneError("invalid", _("A phone number cannot contain letters: %(value)s", value=text))
     try:
-        number = phonenumbers.parse(text, _region(region))
+        number = phonenumbers.parse(text, region)
     except NumberParseException:
         raise PhoneError("invalid", _("This is not a phone number: %(value)s", value=text)) from None
     if not phonenumbers.is_valid_number(number):
@@ -113,6 +117,18 @@ def normalise_phone(raw, region=None):
     if kind not in _MOBILE_TYPES:
         raise PhoneError("not_mobile", _("This is not a mobile number: %(value)s", value=text))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_phone(raw, region=None):
+    """Return the E.164 form ("+8613800138000") of a mobile number, or raise PhoneError."""
+    region = _region(region)
+    first_error = None
+    for text in _candidates(raw):
+        try:
+            return _parse(text, region)
+        except PhoneError as exc:
+            first_error = first_error or exc
+    raise first_error
 
 
 def national_or_e164(e164, region=None):
