@@ -55,7 +55,7 @@ def redis_server_binary():
 
 
 def demo_environment(data_dir, web_port, redis_port, simulator_port):
-    from notifier.simulator import SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN
+    from notifier.simulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
     secret_file = os.path.join(data_dir, "secret_key")
     if not os.path.exists(secret_file):
@@ -71,8 +71,8 @@ def demo_environment(data_dir, web_port, redis_port, simulator_port):
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
         "SMS_GATEWAY": "twilio",
         "TWILIO_API_BASE_URL": f"http://127.0.0.1:{simulator_port}",
-        "TWILIO_ACCOUNT_SID": SIMULATOR_ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": SIMULATOR_AUTH_TOKEN,
+        "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": "+15005550006",
         "SMS_RATE_LIMIT": os.environ.get("SMS_RATE_LIMIT", "20"),
         "NOTIFIER_DEMO_DIR": data_dir,
