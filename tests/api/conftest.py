@@ -1,0 +1,170 @@
+"""API test helpers: a client that sends a role's bearer token, and the rows in the database.
+
+The lead merges notifier/translations/parts/*.po into the real catalogue later; so that the
+Accept-Language tests see this part's Chinese now, the parts are compiled into a temporary
+catalogue layered over the real one for this package.
+"""
+import csv
+import glob
+import io
+import os
+
+import openpyxl
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask_babel import get_babel
+from werkzeug.security import generate_password_hash
+
+from notifier.extensions import babel, db
+from tests.conftest import PASSWORD
+
+ROLES = ("viewer", "composer", "approver", "admin")
+
+
+class ApiClient:
+    """The Flask test client with `Authorization: Bearer ...` on every request."""
+
+    def __init__(self, client, headers):
+        self.client, self.headers = client, headers
+
+    def _call(self, method, path, headers=None, **kwargs):
+        return self.client.open(path, method=method, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self._call("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self._call("POST", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self._call("PATCH", path, **kwargs)
+
+
+TRANSLATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "notifier", "translations")
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _chinese_catalogue(app, tmp_path_factory):
+    merged = Catalog(locale="zh_Hans_CN", charset="utf-8")
+    sources = [os.path.join(TRANSLATIONS, "zh_Hans_CN", "LC_MESSAGES", "messages.po")]
+    for path in sources + sorted(glob.glob(os.path.join(TRANSLATIONS, "parts", "*.po"))):
+        if os.path.exists(path):
+            with open(path, "rb") as fh:
+                for message in read_po(fh, locale="zh_Hans_CN"):
+                    if message.id and message.string and not message.fuzzy:
+                        merged[message.id] = message
+    target = tmp_path_factory.mktemp("translations") / "zh_Hans_CN" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with open(target / "messages.mo", "wb") as fh:
+        write_mo(fh, merged)
+    config = get_babel(app)
+    before = list(config.translation_directories)
+    config.translation_directories = [str(target.parent.parent)] + before
+    with app.app_context():
+        babel.domain_instance.cache.clear()
+    yield
+    config.translation_directories = before
+    with app.app_context():
+        babel.domain_instance.cache.clear()
+
+
+@pytest.fixture
+def make_user(app):
+    """As the shared fixture, but with a cheap password hash (these tests make many users) and
+    the user loaded before it leaves the session (a detached expired user cannot be read)."""
+    from notifier.accounts.models import User
+
+    counter = iter(range(1, 10_000))
+
+    def make(role="admin", username=None, **kwargs):
+        with app.app_context():
+            user = User(username=username or f"{role}{next(counter)}", role=role, **kwargs)
+            user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+@pytest.fixture
+def api_as(client, make_user, token_for):
+    """api_as("composer") -> ApiClient authenticated as a new user with that role."""
+
+    def make(role="admin", **kwargs):
+        user = make_user(role, **kwargs)
+        return ApiClient(client, token_for(user))
+
+    return make
+
+
+@pytest.fixture
+def api(api_as):
+    return api_as("admin")
+
+
+def count(app, model):
+    with app.app_context():
+        n = db.session.scalar(db.select(db.func.count()).select_from(model))
+        db.session.remove()
+        return n
+
+
+def audit_actions(app):
+    from notifier.audit.models import AuditEvent
+
+    with app.app_context():
+        rows = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id)).all()
+        result = [(row.action, row.actor, row.detail) for row in rows]
+        db.session.remove()
+        return result
+
+
+def csv_file(rows):
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def xlsx_file(rows):
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def assert_error(response, status, where=None, field=None):
+    """The response is `status` with the documented error shape; returns the messages found."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
+    assert response.is_json, response.get_data(as_text=True)[:200]
+    body = response.get_json()
+    assert set(body) == {"message", "errors"}, body
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["errors"], dict) and body["errors"]
+    if where is None:
+        return body["errors"]
+    assert where in body["errors"], body
+    found = body["errors"][where]
+    if field is None:
+        return found
+    assert field in found, body
+    messages = found[field]
+    assert messages and all(isinstance(m, str) and m for m in _flatten(messages)), body
+    return messages
+
+
+def _flatten(messages):
+    if isinstance(messages, dict):
+        for value in messages.values():
+            yield from _flatten(value)
+    elif isinstance(messages, list):
+        for value in messages:
+            yield from _flatten(value)
+    else:
+        yield messages
