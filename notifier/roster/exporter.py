@@ -98,7 +98,7 @@ def _xlsx_bytes(rows, sheet_title, notes=()):
             cells.append(cell)
         sheet.append(cells)
     if notes:
-        notes_sheet = workbook.create_sheet(_("Notes"))
+        notes_sheet = workbook.create_sheet(_("How to fill in"))
         notes_sheet.column_dimensions["A"].width = 100
         for line in notes:
             notes_sheet.append([escape_cell(str(line))])
@@ -129,7 +129,7 @@ def export_roster(fmt="xlsx", query=None):
     filename = f"deputies-{_stamp()}.{fmt}"
     if fmt == "csv":
         return _csv_bytes(rows), CSV_MIME, filename
-    return _xlsx_bytes(rows, _("Deputies")), XLSX_MIME, filename
+    return _xlsx_bytes(rows, _("Deputy list")), XLSX_MIME, filename
 
 
 def template_notes():
@@ -148,4 +148,4 @@ def roster_template(fmt="xlsx"):
     fmt = _check_format(fmt)
     if fmt == "csv":
         return _csv_bytes([EXAMPLE_ROW]), CSV_MIME, "deputies-template.csv"
-    return _xlsx_bytes([EXAMPLE_ROW], _("Deputies"), notes=template_notes()), XLSX_MIME, "deputies-template.xlsx"
+    return _xlsx_bytes([EXAMPLE_ROW], _("Deputy list"), notes=template_notes()), XLSX_MIME, "deputies-template.xlsx"

@@ -319,10 +319,7 @@ def _plan(data, filename):
 def preview_import(data, filename):
     """What importing this file would do. Reads CSV (UTF-8 with or without BOM, GB18030) or XLSX;
     never writes. Raises RosterFileError for whole-file problems."""
-    try:
-        return _plan(data, filename)
-    finally:
-        db.session.rollback()  # release the read transaction; nothing was changed
+    return _plan(data, filename)
 
 
 def apply_import(data, filename, actor=None):

@@ -241,7 +241,7 @@ def update_deputy(deputy, data, actor=None):
         if "opted_out" in changed:
             action = "deputy.opt_out" if deputy.opted_out else "deputy.opt_in"
             record(action, target=deputy, actor=actor, reason="admin", phone=deputy.phone)
-        _commit_or_taken()
+    _commit_or_taken()  # also commits what the caller staged with it (e.g. set_opted_out(commit=False))
     return deputy
 
 
@@ -282,7 +282,7 @@ def deputy_query(q=None, levels=None, tags=None, active=None, opted_out=None):
     text = unicodedata.normalize("NFKC", q or "").strip()
     if text:
         conditions = [Deputy.name.icontains(text, autoescape=True), Deputy.organisation.icontains(text, autoescape=True)]
-        digits = re.sub(r"[\s\-()]", "", text)
+        digits = re.sub(r"[\s\-()+]", "", text)
         if digits.isdigit():
             conditions.append(Deputy.phone.contains(digits.lstrip("0") or digits, autoescape=True))
         query = query.where(or_(*conditions))

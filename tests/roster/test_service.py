@@ -198,6 +198,8 @@ def test_deputy_query_filters(ctx):
     assert names(deputy_query(q="1380013")) == ["张三"]
     assert names(deputy_query(q="139 0013")) == ["李四"]
     assert names(deputy_query(q="8000")) == ["张三"]
+    assert names(deputy_query(q="+86 139")) == ["李四"]
+    assert names(deputy_query(q="0086-137")) == ["王五"]
     assert names(deputy_query(q="%")) == ["王五"]  # LIKE wildcards are literal
     assert names(deputy_query(q="nobody")) == []
     assert sorted(names(deputy_query(levels=["county"]))) == sorted(["张三", "王五"])
