@@ -235,6 +235,8 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
     def validate_form(self, form):
         if not super().validate_form(form):
             return False
+        if not isinstance(form, DeputyForm):  # the action and delete forms carry no deputy
+            return True
         try:
             deputy_fields(_form_data(form))
         except DeputyInvalid as exc:
