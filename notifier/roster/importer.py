@@ -82,6 +82,7 @@ class ImportPreview:
     ignored_columns: list = field(default_factory=list)
     filename: str = ""
     applied: bool = False
+    _deputies: dict = field(default_factory=dict, repr=False, compare=False)  # phone -> Deputy
 
     @property
     def error_rows(self):
@@ -290,7 +291,7 @@ def _plan(data, filename):
     if header_row and preview.total == 0:
         raise RosterFileError(_("The file has a header but no deputies."))
 
-    existing = _existing(first_row_of)
+    existing = preview._deputies = _existing(first_row_of)
     for number, fields in parsed:
         deputy = existing.get(fields["phone"])
         if deputy is None:
@@ -328,7 +329,7 @@ def apply_import(data, filename, actor=None):
     preview = _plan(data, filename)
     tag_cache = {}
     try:
-        existing = _existing([row.phone for row in preview.rows if row.action == "update"])
+        existing = preview._deputies
         for row in preview.rows:
             if row.action == "create":
                 deputy = Deputy(name=row.fields["name"], phone=row.phone)
