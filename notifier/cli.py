@@ -59,6 +59,9 @@ def register_commands(app):
     from notifier.delivery.cli import delivery
 
     app.cli.add_command(delivery)
+    from notifier.simulator.cli import simulator
+
+    app.cli.add_command(simulator)
 
 
 @click.command("demo")

@@ -7,6 +7,7 @@
 
 `notifier simulator --port 8765` (or `python -m notifier.simulator`) serves one in the foreground.
 """
+
 from .config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_PORT, SimulatorConfig
 from .engine import Simulator, TwilioError
 from .server import SimulatorServer, run_simulator

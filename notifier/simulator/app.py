@@ -4,6 +4,7 @@ A plain Flask app, separate from the platform's. Every Twilio-space answer, erro
 is JSON in Twilio's shape; the control API (no auth: it listens locally) sits outside that space.
 Room is left for more simulated parties later (e.g. deputies replying to the inbound webhook).
 """
+
 import functools
 
 from flask import Flask, jsonify, request
@@ -30,7 +31,9 @@ def create_app(simulator):
                 simulator.pause(simulator.latency_half(config))
                 try:
                     auth = request.authorization
-                    simulator.authenticate(account_sid, auth and auth.username, auth and auth.password)
+                    simulator.authenticate(
+                        account_sid, auth and auth.username, auth and auth.password
+                    )
                     result = view(account_sid, **kwargs)
                 except TwilioError as exc:
                     simulator.stats.error(exc.code)
@@ -81,14 +84,21 @@ def create_app(simulator):
     @app.get("/_sim/messages")
     def accepted_messages():
         messages = simulator.accepted(
-            to=request.args.get("to"), body=request.args.get("body"), status=request.args.get("status")
+            to=request.args.get("to"),
+            body=request.args.get("body"),
+            status=request.args.get("status"),
         )
         return jsonify(messages=messages, count=len(messages))
 
     @app.get("/_sim/stats")
     def stats():
-        return jsonify({**simulator.stats.snapshot(), "messages": len(simulator.store),
-                        "pending_callbacks": simulator.scheduler.pending()})
+        return jsonify(
+            {
+                **simulator.stats.snapshot(),
+                "messages": len(simulator.store),
+                "pending_callbacks": simulator.scheduler.pending(),
+            }
+        )
 
     @app.post("/_sim/reset")
     def reset():

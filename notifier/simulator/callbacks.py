@@ -3,6 +3,7 @@
 One timer thread keeps a heap of due times and hands due work to a small thread pool, so
 thousands of pending callbacks cost no sleeping threads and never block a create response.
 """
+
 import heapq
 import itertools
 import logging
@@ -32,13 +33,30 @@ class Scheduler:
         self._timer = threading.Thread(target=self._run, name="sim-scheduler", daemon=True)
         self._timer.start()
 
-    def call_later(self, delay_s, fn, *args):
+    def call_later(self, delay_s, fn, *args, inline=False):
+        """Run fn(*args) after delay_s: on the pool, or (inline=True: quick, never blocking work)
+        on the timer thread itself, which saves a thread hand-off per status step."""
         with self._cond:
             if self._closed:
                 return
             due = time.monotonic() + max(0.0, delay_s)
-            heapq.heappush(self._heap, (due, next(self._order), self._generation, fn, args))
+            heapq.heappush(self._heap, (due, next(self._order), self._generation, fn, args, inline))
             self._cond.notify_all()
+
+    def submit(self, fn, *args):
+        """Run fn(*args) on the pool now."""
+        with self._cond:
+            if self._closed:
+                return
+            self._running += 1
+            generation = self._generation
+        self._hand_off(generation, fn, args)
+
+    def _hand_off(self, generation, fn, args):
+        try:
+            self._pool.submit(self._call, generation, fn, args)
+        except RuntimeError:  # pool shut down while closing
+            self._done()
 
     def _run(self):
         while True:
@@ -54,11 +72,11 @@ class Scheduler:
                 while self._heap and self._heap[0][0] <= time.monotonic():
                     due.append(heapq.heappop(self._heap))
                 self._running += len(due)
-            for _, _, generation, fn, args in due:
-                try:
-                    self._pool.submit(self._call, generation, fn, args)
-                except RuntimeError:  # pool shut down while closing
-                    self._done()
+            for _, _, generation, fn, args, inline in due:
+                if inline:
+                    self._call(generation, fn, args)
+                else:
+                    self._hand_off(generation, fn, args)
 
     def _call(self, generation, fn, args):
         try:
@@ -137,12 +155,16 @@ class CallbackSender:
         """Post now (call from a pool thread); a retry is scheduled, never slept on."""
         token = token or uuid.uuid4().hex
         headers = {
-            "X-Twilio-Signature": RequestValidator(config.auth_token).compute_signature(url, params),
+            "X-Twilio-Signature": RequestValidator(config.auth_token).compute_signature(
+                url, params
+            ),
             "I-Twilio-Idempotency-Token": token,
             "User-Agent": USER_AGENT,
         }
         try:
-            response = self._session().post(url, data=params, headers=headers, timeout=config.callback_timeout)
+            response = self._session().post(
+                url, data=params, headers=headers, timeout=config.callback_timeout
+            )
             outcome = response.status_code
         except requests.RequestException as exc:
             outcome = exc.__class__.__name__
@@ -158,5 +180,9 @@ class CallbackSender:
         self._stats.incr("callbacks_failed")
         log.warning(
             "simulator: status callback %s for %s to %s failed after %d attempt(s): %s",
-            params.get("MessageStatus"), params.get("MessageSid"), url, attempt + 1, outcome,
+            params.get("MessageStatus"),
+            params.get("MessageSid"),
+            url,
+            attempt + 1,
+            outcome,
         )

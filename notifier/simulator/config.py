@@ -3,6 +3,7 @@
 Options come from keyword arguments (tests), CLI flags and the JSON control endpoint, so every
 value is parsed from loose input (strings, numbers, lists) and checked here, in one place.
 """
+
 import dataclasses
 import threading
 
@@ -94,7 +95,8 @@ class SimulatorConfig:
     latency_ms: tuple = (0.0, 0.0)
     # Messages per second accepted by create (0: no cap); over it -> HTTP 429 / 20429.
     rate_cap: float = 0.0
-    fail_rate: float = 0.0  # share of create calls answered HTTP 500 / 20500, nothing accepted
+    fail_rate: float = 0.0  # share of create calls answered HTTP 500 / 20500
+    fail_accepts: bool = False  # ... after recording (and delivering) the message anyway
     hang_rate: float = 0.0  # share of create calls answered only after hang_seconds
     hang_seconds: float = 30.0
     hang_accepts: bool = True  # a hung call still records (and delivers) its message
@@ -124,11 +126,14 @@ class SimulatorConfig:
         "latency_ms": parse_ms_range,
         "rate_cap": _non_negative,
         "fail_rate": _share,
+        "fail_accepts": _bool,
         "hang_rate": _share,
         "hang_seconds": _non_negative,
         "hang_accepts": _bool,
         "undelivered_rate": _share,
-        "undelivered_error_codes": lambda v: tuple(int(c) for c in (v.split(",") if isinstance(v, str) else v)),
+        "undelivered_error_codes": lambda v: tuple(
+            int(c) for c in (v.split(",") if isinstance(v, str) else v)
+        ),
         "invalid_numbers": _numbers,
         "opted_out_numbers": _numbers,
         "not_mobile_numbers": _numbers,

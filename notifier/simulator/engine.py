@@ -4,6 +4,7 @@ Plain Python, no HTTP: app.py maps requests onto these methods. A message's fate
 undelivered, failed) is decided when it is accepted; its status then advances on the scheduler,
 posting a signed callback at every step when the message has a StatusCallback.
 """
+
 import hmac
 import random
 import re
@@ -122,10 +123,17 @@ class Simulator:
         if not self.rate_cap.allow(config.rate_cap):
             self.stats.incr("rate_limited")
             raise TwilioError(429, 20429, "Too Many Requests")
-        if config.fail_rate and self._rng.random() < config.fail_rate:
+        fail = bool(config.fail_rate) and self._rng.random() < config.fail_rate
+        if fail and not config.fail_accepts:
             self.stats.incr("injected_failures")
             raise TwilioError(500, 20500, "An internal server error has occurred")
         fields = self._validated(form, config)
+        if (
+            fail
+        ):  # accepted, yet the caller is told it failed: only reconciliation avoids a duplicate
+            self.stats.incr("injected_failures")
+            self._accept(account_sid, fields, config)
+            raise TwilioError(500, 20500, "An internal server error has occurred")
         hang = bool(config.hang_rate) and self._rng.random() < config.hang_rate
         if hang:
             self.stats.incr("hung")
@@ -150,12 +158,17 @@ class Simulator:
         if not body and not form.get("MediaUrl") and not form.get("ContentSid"):
             raise self._refused(21602, "Message body is required.")
         if len(body) > MAX_BODY:
-            raise self._refused(21617, "The concatenated message body exceeds the 1600 character limit.")
+            raise self._refused(
+                21617, "The concatenated message body exceeds the 1600 character limit."
+            )
         if service and not SERVICE_SID.match(service):
             raise self._refused(21701, f"The Messaging Service Sid {service} is invalid.")
-        if from_ and not (E164.match(from_) or SHORT_CODE.match(from_) or ALPHA_SENDER.match(from_)):
+        if from_ and not (
+            E164.match(from_) or SHORT_CODE.match(from_) or ALPHA_SENDER.match(from_)
+        ):
             raise self._refused(
-                21212, f"The 'From' number {from_} is not a valid phone number, shortcode, or alphanumeric sender ID."
+                21212,
+                f"The 'From' number {from_} is not a valid phone number, shortcode, or alphanumeric sender ID.",
             )
         if validity not in (None, ""):
             try:
@@ -163,7 +176,10 @@ class Simulator:
             except ValueError:
                 validity = 0
             if not 1 <= validity <= 36000:
-                raise self._refused(21624, "Validity period can only be set to integers between 1 and 36,000 seconds.")
+                raise self._refused(
+                    21624,
+                    "Validity period can only be set to integers between 1 and 36,000 seconds.",
+                )
         else:
             validity = None
         if callback:
@@ -219,17 +235,13 @@ class Simulator:
     def _later(self, delay_range_ms, fn, *args):
         low, high = delay_range_ms
         delay = low if low == high else self._rng.uniform(low, high)
-        self.scheduler.call_later(delay / 1000.0, fn, *args)
+        self.scheduler.call_later(delay / 1000.0, fn, *args, inline=True)
 
     def _step(self, sid, status):
-        """Move a message one step on and post its callback; schedule the following step."""
+        """Move a message one step on, schedule the following step and hand its callback to the
+        pool. Runs on the scheduler's timer thread, so it must stay quick and never block."""
         config = self.config.current
-        current = self.store.get(sid)
-        if current is None:
-            return
-        error = current.fate_error_code if status in ("undelivered", "failed") else None
-        price = f"-{0.0075 * current.num_segments:.5f}" if status == "sent" else None
-        message = self.store.advance(sid, status, error, DELIVERY_ERRORS.get(error, "Unknown error"), price)
+        message = self.store.advance(sid, status, DELIVERY_ERRORS)
         if message is None:
             return
         self.stats.incr(f"status_{status}")
@@ -242,7 +254,8 @@ class Simulator:
         if following:
             self._later(following[1], self._step, sid, following[0])
         if message.status_callback:
-            self.callbacks.send(message.status_callback, status_params(message, message.account_sid), config)
+            params = status_params(message, message.account_sid)
+            self.scheduler.submit(self.callbacks.send, message.status_callback, params, config)
 
     # -- Messages: fetch and list ----------------------------------------------------------
     def fetch_message(self, account_sid, sid, path):
@@ -254,7 +267,9 @@ class Simulator:
     def list_messages(self, account_sid, args, path):
         """A page of Twilio's Messages list (newest first) as the JSON payload."""
         to, from_ = args.get("To") or None, args.get("From") or None
-        sent_filter = _sent_filter(args.get("DateSent"), args.get("DateSent<"), args.get("DateSent>"))
+        sent_filter = _sent_filter(
+            args.get("DateSent"), args.get("DateSent<"), args.get("DateSent>")
+        )
         page_size = _int_arg(args, "PageSize", 50, 1, 1000)
         page = _int_arg(args, "Page", 0, 0, None)
         token = args.get("PageToken") or ""
@@ -268,10 +283,14 @@ class Simulator:
             else:
                 items = [m for m in found if m.seq > anchor.seq][-page_size:]
         else:
-            items = found[page * page_size:(page + 1) * page_size]
+            items = found[page * page_size : (page + 1) * page_size]
         older = bool(items) and found[-1].seq < items[-1].seq
 
-        filters = [(k, args[k]) for k in ("To", "From", "DateSent", "DateSent<", "DateSent>") if args.get(k)]
+        filters = [
+            (k, args[k])
+            for k in ("To", "From", "DateSent", "DateSent<", "DateSent>")
+            if args.get(k)
+        ]
 
         def page_uri(number, page_token=None):
             query = filters + [("PageSize", page_size), ("Page", number)]
@@ -285,7 +304,9 @@ class Simulator:
             "end": start + max(len(items) - 1, 0),
             "first_page_uri": page_uri(0),
             "next_page_uri": page_uri(page + 1, "PA" + items[-1].sid) if older else None,
-            "previous_page_uri": page_uri(page - 1, "PB" + items[0].sid) if page > 0 and items else None,
+            "previous_page_uri": page_uri(page - 1, "PB" + items[0].sid)
+            if page > 0 and items
+            else None,
             "page": page,
             "page_size": page_size,
             "start": start,
@@ -297,7 +318,9 @@ class Simulator:
         return [
             m.log_entry()
             for m in sorted(self.store.all(), key=lambda m: m.seq)
-            if (to is None or m.to == to) and (body is None or m.body == body) and (status is None or m.status == status)
+            if (to is None or m.to == to)
+            and (body is None or m.body == body)
+            and (status is None or m.status == status)
         ]
 
 
@@ -355,4 +378,3 @@ def _sent_filter(on, before, after):
         return all(test(sent) for test in tests)
 
     return matches
-

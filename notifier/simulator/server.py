@@ -2,6 +2,7 @@
 thread (tests, demo, benchmarks). One thread per connection, so per-request latency sleeps
 never serialise requests; keep-alive (HTTP/1.1) lets clients reuse connections.
 """
+
 import logging
 import threading
 
@@ -57,7 +58,10 @@ class SimulatorServer:
     def start(self):
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="simulator", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="simulator",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -103,8 +107,11 @@ class SimulatorServer:
         return {key: n for key, n in seen.items() if n > 1}
 
     def stats(self):
-        return {**self.simulator.stats.snapshot(), "messages": len(self.simulator.store),
-                "pending_callbacks": self.simulator.scheduler.pending()}
+        return {
+            **self.simulator.stats.snapshot(),
+            "messages": len(self.simulator.store),
+            "pending_callbacks": self.simulator.scheduler.pending(),
+        }
 
     def wait_for_callbacks(self, timeout=10):
         """Block until every scheduled status step and callback has run; False on timeout."""

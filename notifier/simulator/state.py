@@ -1,5 +1,7 @@
 """The simulator's memory: accepted messages, counters and the rate cap. All thread-safe."""
+
 import collections
+import copy
 import dataclasses
 import math
 import threading
@@ -126,39 +128,50 @@ class MessageStore:
             self._seq += 1
             now = datetime.now(UTC)
             message = SimMessage(
-                sid=new_sid(), seq=self._seq, date_created=now, date_updated=now, date_sent=now, **fields
+                sid=new_sid(),
+                seq=self._seq,
+                date_created=now,
+                date_updated=now,
+                date_sent=now,
+                **fields,
             )
             self._by_sid[message.sid] = message
-            return dataclasses.replace(message)
+            return copy.copy(message)
 
     def get(self, sid):
         with self._lock:
             message = self._by_sid.get(sid)
-            return dataclasses.replace(message) if message else None
+            return copy.copy(message) if message else None
 
-    def advance(self, sid, status, error_code=None, error_message=None, price=None):
-        """Move a message to `status`; a final status is never left. Returns the new copy or None."""
+    def advance(self, sid, status, error_messages=None):
+        """Move a message to `status`; a final status is never left. Returns the new copy or None.
+
+        An undelivered or failed message takes the error code decided at acceptance; a sent one
+        gets its price."""
         with self._lock:
             message = self._by_sid.get(sid)
             if message is None or message.status in FINAL_STATUSES:
                 return None
             message.status = status
             message.date_updated = datetime.now(UTC)
-            if error_code is not None:
-                message.error_code, message.error_message = error_code, error_message
-            if price is not None:
-                message.price = price
-            return dataclasses.replace(message)
+            if status in ("undelivered", "failed"):
+                message.error_code = message.fate_error_code
+                message.error_message = (error_messages or {}).get(
+                    message.error_code, "Unknown error"
+                )
+            elif status == "sent":
+                message.price = f"-{0.0075 * message.num_segments:.5f}"
+            return copy.copy(message)
 
     def all(self):
         with self._lock:
-            return [dataclasses.replace(m) for m in self._by_sid.values()]
+            return [copy.copy(m) for m in self._by_sid.values()]
 
     def query(self, account_sid, to=None, from_=None, sent_filter=None):
         """Messages of an account, newest first, matching the list filters."""
         with self._lock:
             found = [
-                dataclasses.replace(m)
+                copy.copy(m)
                 for m in self._by_sid.values()
                 if m.account_sid == account_sid
                 and (to is None or m.to == to)
@@ -179,6 +192,21 @@ class MessageStore:
 
 class Stats:
     """Counters for /_sim/stats and benchmarks."""
+
+    # Always reported, zero or not.
+    COUNTERS = (
+        "create_requests",
+        "accepted",
+        "segments_accepted",
+        "refused",
+        "rate_limited",
+        "injected_failures",
+        "hung",
+        "auth_failures",
+        "callbacks_delivered",
+        "callbacks_retried",
+        "callbacks_failed",
+    )
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -212,6 +240,7 @@ class Stats:
     def snapshot(self):
         with self._lock:
             return {
+                **{name: 0 for name in self.COUNTERS},
                 **dict(self.counts),
                 "errors": dict(self.errors),
                 "in_flight": self.in_flight,

@@ -1,4 +1,5 @@
 """Fixtures for the simulator tests: a running simulator and a tiny HTTP receiver for callbacks."""
+
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +11,12 @@ import requests
 from notifier.simulator import SimulatorServer
 
 # Short lifecycle delays keep the tests fast while keeping callbacks ordered.
-FAST = {"queued_after_ms": 0, "sent_after_ms": 30, "final_after_ms": 30, "callback_retry_base_ms": 20}
+FAST = {
+    "queued_after_ms": 0,
+    "sent_after_ms": 30,
+    "final_after_ms": 30,
+    "callback_retry_base_ms": 20,
+}
 
 
 @pytest.fixture
@@ -36,7 +42,9 @@ class Api:
 
     def create(self, timeout=10, auth=None, **form):
         form.setdefault("From", "+15017122661")
-        return self.session.post(self.messages_url, data=form, auth=auth or self.auth, timeout=timeout)
+        return self.session.post(
+            self.messages_url, data=form, auth=auth or self.auth, timeout=timeout
+        )
 
     def get(self, path_or_url, auth=None, **params):
         url = path_or_url if path_or_url.startswith("http") else self.sim.url + path_or_url
@@ -76,7 +84,9 @@ class Receiver:
                     time.sleep(receiver.delay)
                 with receiver._cond:
                     status = receiver.statuses.pop(0) if receiver.statuses else 204
-                    receiver.received.append({"path": self.path, "headers": dict(self.headers), "params": params})
+                    receiver.received.append(
+                        {"path": self.path, "headers": dict(self.headers), "params": params}
+                    )
                     receiver._cond.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -88,7 +98,9 @@ class Receiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def wait_for(self, count, timeout=5):

@@ -1,4 +1,5 @@
 """Messages create / fetch / list as Twilio answers them: resources, validation errors, auth, paging."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +21,9 @@ def test_create_answers_201_with_a_queued_message_resource(sim, api):
     assert message["to"] == "+8613800138000" and message["from"] == FROM
     assert message["account_sid"] == sim.account_sid
     assert message["num_segments"] == "1" and message["direction"] == "outbound-api"
-    assert message["uri"] == f"/2010-04-01/Accounts/{sim.account_sid}/Messages/{message['sid']}.json"
+    assert (
+        message["uri"] == f"/2010-04-01/Accounts/{sim.account_sid}/Messages/{message['sid']}.json"
+    )
     assert message["date_created"].endswith("+0000")
     assert sim.accepted[0]["sid"] == message["sid"]
 
@@ -84,7 +87,9 @@ def test_validity_period_in_range_is_accepted(api):
 
 
 def test_messaging_service_message_is_accepted_with_a_pool_sender(sim, twilio):
-    message = twilio.messages.create(to="+8613800138000", messaging_service_sid="MG" + "0" * 32, body="hi")
+    message = twilio.messages.create(
+        to="+8613800138000", messaging_service_sid="MG" + "0" * 32, body="hi"
+    )
     assert message.status == "accepted"
     assert message.messaging_service_sid == "MG" + "0" * 32
     assert message.from_ == sim.simulator.config.current.service_from
@@ -95,8 +100,12 @@ def test_messaging_service_message_is_accepted_with_a_pool_sender(sim, twilio):
     [None, ("AC" + "0" * 32, "wrong-token"), ("AC" + "1" * 32, "simulator-auth-token"), ("", "")],
 )
 def test_wrong_credentials_get_401(sim, api, auth):
-    response = api.session.post(api.messages_url, data={"To": "+8613800138000", "Body": "hi", "From": FROM},
-                                auth=auth, timeout=5)
+    response = api.session.post(
+        api.messages_url,
+        data={"To": "+8613800138000", "Body": "hi", "From": FROM},
+        auth=auth,
+        timeout=5,
+    )
     assert_twilio_error(response, 401, 20003)
     assert response.headers["WWW-Authenticate"].startswith("Basic")
     assert sim.accepted == []
@@ -150,7 +159,11 @@ def test_list_filters_by_to_and_from(sim, api, twilio):
 def test_list_filters_by_date_sent(sim, api, twilio):
     sid = _send(api, "+8613800000001", "dated")
     now = datetime.now(UTC)
-    today, yesterday, tomorrow = now.date(), now.date() - timedelta(days=1), now.date() + timedelta(days=1)
+    today, yesterday, tomorrow = (
+        now.date(),
+        now.date() - timedelta(days=1),
+        now.date() + timedelta(days=1),
+    )
 
     def sids(**params):
         response = api.get(api.messages_url, To="+8613800000001", **params)
@@ -164,9 +177,13 @@ def test_list_filters_by_date_sent(sim, api, twilio):
     assert sids(**{"DateSent<": today.isoformat()}) == [sid]  # the whole day, inclusive
     assert sids(**{"DateSent<": yesterday.isoformat()}) == []
     # Datetimes as the twilio client serialises them, at whole-second precision.
-    assert [m.sid for m in twilio.messages.list(date_sent_after=now - timedelta(seconds=5))] == [sid]
+    assert [m.sid for m in twilio.messages.list(date_sent_after=now - timedelta(seconds=5))] == [
+        sid
+    ]
     assert twilio.messages.list(date_sent_after=now + timedelta(seconds=5)) == []
-    assert [m.sid for m in twilio.messages.list(date_sent_before=now + timedelta(seconds=5))] == [sid]
+    assert [m.sid for m in twilio.messages.list(date_sent_before=now + timedelta(seconds=5))] == [
+        sid
+    ]
     assert twilio.messages.list(date_sent_before=now - timedelta(seconds=5)) == []
     assert sids(**{"DateSent>": "Wed, 19 Jun 2019 22:04:00 -0000"}) == [sid]
 
@@ -197,8 +214,15 @@ def test_list_pages_with_next_and_previous_uris(sim, api, twilio):
 
 @pytest.mark.parametrize(
     "params",
-    [{"PageSize": "0"}, {"PageSize": "1001"}, {"PageSize": "many"}, {"Page": "-1"},
-     {"PageToken": "PAnope"}, {"DateSent": "yesterday"}, {"DateSent>": "2024-13-45"}],
+    [
+        {"PageSize": "0"},
+        {"PageSize": "1001"},
+        {"PageSize": "many"},
+        {"Page": "-1"},
+        {"PageToken": "PAnope"},
+        {"DateSent": "yesterday"},
+        {"DateSent>": "2024-13-45"},
+    ],
 )
 def test_list_bad_parameters_are_400(sim, api, params):
     assert_twilio_error(api.get(api.messages_url, **params), 400, 20001)

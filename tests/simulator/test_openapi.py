@@ -1,5 +1,6 @@
 """The simulator speaks Twilio's published protocol: real requests from the official twilio client
 and the simulator's answers validate against the Messages resource of Twilio's OpenAPI description."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +25,9 @@ def recorded(sim):
     """(twilio client, list of requests.Response) capturing every exchange on the wire."""
     exchanges = []
     http_client = TwilioHttpClient()
-    http_client.session.hooks["response"].append(lambda response, *args, **kwargs: exchanges.append(response))
+    http_client.session.hooks["response"].append(
+        lambda response, *args, **kwargs: exchanges.append(response)
+    )
     return sim.twilio_client(http_client=http_client), exchanges
 
 
@@ -32,7 +35,7 @@ def as_twilio(response, sim_url):
     """The exchange as if it had gone to api.twilio.com (only the host differs)."""
     prepared = response.request.copy()
     assert prepared.url.startswith(sim_url)
-    prepared.url = TWILIO_API + prepared.url[len(sim_url):]
+    prepared.url = TWILIO_API + prepared.url[len(sim_url) :]
     return RequestsOpenAPIRequest(prepared), RequestsOpenAPIResponse(response)
 
 
@@ -49,10 +52,15 @@ def validate_all(spec, exchanges, sim_url):
 def test_create_fetch_and_list_validate_against_twilio_openapi(spec, sim, recorded, receiver):
     client, exchanges = recorded
     created = client.messages.create(
-        to="+8613800138000", from_="+15017122661", body="【某县人大常委会】请于周五参加代表活动。回复1确认。",
-        status_callback=f"{receiver.url}/webhooks/twilio/status?message_id=7", validity_period=3600,
+        to="+8613800138000",
+        from_="+15017122661",
+        body="【某县人大常委会】请于周五参加代表活动。回复1确认。",
+        status_callback=f"{receiver.url}/webhooks/twilio/status?message_id=7",
+        validity_period=3600,
     )
-    client.messages.create(to="+8613800138000", messaging_service_sid="MG" + "ab" * 16, body="GSM text")
+    client.messages.create(
+        to="+8613800138000", messaging_service_sid="MG" + "ab" * 16, body="GSM text"
+    )
     fetched = client.messages(created.sid).fetch()
     since = datetime.now(UTC) - timedelta(minutes=5)
     listed = list(client.messages.list(to="+8613800138000", date_sent_after=since, page_size=1))
@@ -85,7 +93,9 @@ def test_the_validator_rejects_a_non_twilio_answer(spec, sim, recorded):
     good = exchanges[-1]
     bad = requests.Response()
     bad.status_code, bad.headers, bad.request = good.status_code, good.headers, good.request
-    bad._content = good.content.replace(b'"sid": "SM', b'"sid": "XX').replace(b'"sid":"SM', b'"sid":"XX')
+    bad._content = good.content.replace(b'"sid": "SM', b'"sid": "XX').replace(
+        b'"sid":"SM', b'"sid":"XX'
+    )
     assert bad._content != good.content
     request, _ = as_twilio(good, sim.url)
     with pytest.raises(DataValidationError):
