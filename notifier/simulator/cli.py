@@ -63,6 +63,12 @@ from .config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_HOST, DEFAU
     show_default=True,
     help="Delay sent -> delivered/undelivered.",
 )
+@click.option(
+    "--callback-statuses",
+    default="queued,sent,delivered,undelivered,failed",
+    show_default=True,
+    help="Status changes posted to StatusCallback URLs.",
+)
 @click.option("--account-sid", default=DEFAULT_ACCOUNT_SID, show_default=True)
 @click.option("--auth-token", default=DEFAULT_AUTH_TOKEN, show_default=True)
 @click.option(

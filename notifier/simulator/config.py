@@ -75,6 +75,14 @@ def _number_codes(value):
     return {number: None for number in _numbers(value)}
 
 
+def _statuses(value):
+    statuses = _numbers(value)
+    unknown = statuses - {"queued", "sent", "delivered", "undelivered", "failed"}
+    if unknown:
+        raise ValueError(f"unknown message statuses {sorted(unknown)}")
+    return statuses
+
+
 def _positive_int(value):
     number = int(value)
     if number < 1:
@@ -113,6 +121,10 @@ class SimulatorConfig:
     queued_after_ms: tuple = (0.0, 0.0)
     sent_after_ms: tuple = (100.0, 100.0)
     final_after_ms: tuple = (400.0, 400.0)
+    # Which status changes are posted (all, as Twilio does; fewer makes benchmarks cheaper).
+    callback_statuses: frozenset = frozenset(
+        {"queued", "sent", "delivered", "undelivered", "failed"}
+    )
     callback_retries: int = 3
     callback_retry_base_ms: float = 200.0  # doubled on every retry
     callback_timeout: float = 5.0
@@ -142,6 +154,7 @@ class SimulatorConfig:
         "queued_after_ms": parse_ms_range,
         "sent_after_ms": parse_ms_range,
         "final_after_ms": parse_ms_range,
+        "callback_statuses": _statuses,
         "callback_retries": int,
         "callback_retry_base_ms": _non_negative,
         "callback_timeout": _non_negative,

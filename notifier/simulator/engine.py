@@ -72,7 +72,9 @@ class Simulator:
         self.rate_cap = RateCap()
         self.stopping = threading.Event()
         self.scheduler = Scheduler(workers=self.config.current.callback_workers)
-        self.callbacks = CallbackSender(self.scheduler, self.stats)
+        self.callbacks = CallbackSender(
+            self.scheduler, self.stats, workers=self.config.current.callback_workers
+        )
         self._rng = random.Random(self.config.current.seed)
 
     # -- control ---------------------------------------------------------------------------
@@ -253,7 +255,7 @@ class Simulator:
             following = None
         if following:
             self._later(following[1], self._step, sid, following[0])
-        if message.status_callback:
+        if message.status_callback and status in config.callback_statuses:
             params = status_params(message, message.account_sid)
             self.scheduler.submit(self.callbacks.send, message.status_callback, params, config)
 

@@ -135,5 +135,4 @@ def run_simulator(host=DEFAULT_HOST, port=DEFAULT_PORT, access_log=True, **optio
     except KeyboardInterrupt:
         pass
     finally:
-        server.simulator.close()
-        server._server.server_close()
+        server.stop()

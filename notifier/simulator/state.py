@@ -121,6 +121,7 @@ class MessageStore:
     def __init__(self):
         self._lock = threading.Lock()
         self._by_sid = {}
+        self._by_to = collections.defaultdict(list)  # reconciliation lists by To: keep that cheap
         self._seq = 0
 
     def add(self, **fields):
@@ -136,6 +137,7 @@ class MessageStore:
                 **fields,
             )
             self._by_sid[message.sid] = message
+            self._by_to[message.to].append(message)
             return copy.copy(message)
 
     def get(self, sid):
@@ -172,9 +174,8 @@ class MessageStore:
         with self._lock:
             found = [
                 copy.copy(m)
-                for m in self._by_sid.values()
+                for m in (self._by_sid.values() if to is None else self._by_to.get(to, ()))
                 if m.account_sid == account_sid
-                and (to is None or m.to == to)
                 and (from_ is None or m.from_ == from_)
                 and (sent_filter is None or sent_filter(m.date_sent))
             ]
@@ -184,6 +185,7 @@ class MessageStore:
     def clear(self):
         with self._lock:
             self._by_sid.clear()
+            self._by_to.clear()
 
     def __len__(self):
         with self._lock:
@@ -216,8 +218,8 @@ class Stats:
         with self._lock:
             self.counts = collections.Counter()
             self.errors = collections.Counter()
-            self.in_flight = 0
-            self.peak_in_flight = 0
+            self.in_flight = getattr(self, "in_flight", 0)  # requests still running stay counted
+            self.peak_in_flight = self.in_flight
             self.started = time.monotonic()
 
     def incr(self, name, n=1):

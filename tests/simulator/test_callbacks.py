@@ -167,3 +167,14 @@ def test_reset_drops_pending_callbacks(sim, twilio, receiver):
     assert sim.wait_for_callbacks(2)
     time.sleep(0.4)
     assert receiver.received == [] and sim.accepted == []
+
+
+def test_callbacks_can_be_limited_to_chosen_statuses(sim, twilio, receiver):
+    sim.configure(callback_statuses="delivered,undelivered")
+    message = twilio.messages.create(
+        to="+8613800138000", from_="+15017122661", body="hi", status_callback=f"{receiver.url}/s"
+    )
+    assert sim.wait_for_callbacks(5)
+    assert [r["params"]["MessageStatus"] for r in receiver.for_message(message.sid)] == [
+        "delivered"
+    ]
