@@ -33,14 +33,16 @@ def free_port(preferred=None):
     raise RuntimeError("no free port")
 
 
-def wait_for_port(port, timeout=20.0):
+def wait_for_port(port, procs, timeout=120.0):
+    """Wait until something listens on `port`, failing early if a child process has died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout:.0f}s")
+        procs.check()
+        time.sleep(0.2)
+    raise click.ClickException(f"nothing listens on port {port} after {timeout:.0f}s")
 
 
 def redis_server_binary():
@@ -121,7 +123,7 @@ def run_demo(data_dir, port, host, open_seconds=None):
         click.echo(f"starting redis on 127.0.0.1:{redis_port} ...")
         procs.start("redis", [redis_server_binary(), "--port", str(redis_port), "--bind", "127.0.0.1",
                               "--save", "", "--appendonly", "no", "--dir", data_dir], env)
-        wait_for_port(redis_port)
+        wait_for_port(redis_port, procs)
 
         click.echo("migrating the database and loading demo data ...")
         logins = prepare_database(env)
@@ -129,7 +131,7 @@ def run_demo(data_dir, port, host, open_seconds=None):
         click.echo(f"starting the Twilio simulator on 127.0.0.1:{simulator_port} ...")
         procs.start("simulator", [sys.executable, "-m", "notifier.cli", "simulator", "--port", str(simulator_port),
                                   "--latency-ms", "120", "--undelivered-rate", "0.05"], env)
-        wait_for_port(simulator_port)
+        wait_for_port(simulator_port, procs)
         click.echo("starting the Celery worker and beat ...")
         procs.start("worker", [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool", "threads",
                                "--concurrency", "8", "--loglevel", "INFO"], env)
@@ -138,7 +140,7 @@ def run_demo(data_dir, port, host, open_seconds=None):
         click.echo(f"starting the web app on http://{host}:{web_port} ...")
         procs.start("web", [sys.executable, "-m", "flask", "--app", "notifier.wsgi:app", "run", "--host", host,
                             "--port", str(web_port), "--no-reload", "--with-threads"], env)
-        wait_for_port(web_port)
+        wait_for_port(web_port, procs)
         _print_welcome(f"http://127.0.0.1:{web_port}", logins, data_dir)
 
         started = time.monotonic()
