@@ -119,6 +119,8 @@ def run_demo(data_dir, port, host, open_seconds=None):
     redis_port, simulator_port = free_port(), free_port()
     env = {**os.environ, **demo_environment(data_dir, web_port, redis_port, simulator_port)}
     procs = Processes(data_dir)
+    # A plain `kill` must stop the children too, like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         click.echo(f"starting redis on 127.0.0.1:{redis_port} ...")
         procs.start("redis", [redis_server_binary(), "--port", str(redis_port), "--bind", "127.0.0.1",
@@ -151,6 +153,10 @@ def run_demo(data_dir, port, host, open_seconds=None):
         click.echo("\nstopping ...")
     finally:
         procs.stop()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def prepare_database(env):
