@@ -19,6 +19,7 @@ from wtforms import HiddenField
 
 from notifier.web.base import ProtectedView, SecureForm
 from notifier.web.common import download
+from notifier.web.roster_views import DeputyView
 
 SESSION_KEY = "roster_imports"
 STALE_AFTER = 24 * 3600  # uploads nobody confirmed are removed after a day
@@ -123,6 +124,7 @@ class RosterImportView(ProtectedView):
             preview=preview,
             filename=filename,
             confirm_form=ConfirmForm(import_id=import_id),
+            field_labels=DeputyView.column_labels,
         )
 
     @expose("/apply/", methods=("POST",))

@@ -334,7 +334,7 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
 
 
 def register(admin):
-    from notifier.web.import_views import RosterImportView
+    from notifier.web.import_views import RosterImportView  # imports this module
 
     admin.add_view(DeputyView(Deputy, db, name=_l("Deputies"), endpoint="deputies", url="deputies"))
     admin.add_view(RosterImportView(name=_l("Import"), endpoint="roster_import", url="roster/import"))

@@ -112,6 +112,7 @@ def test_confirm_applies_the_valid_rows_then_reimport_is_unchanged(as_role, app)
     changed = [HEADER, ["张伟", "13800138000", "全国", "城关镇人民政府", "乡镇", ""]]
     html = upload(client, csv_bytes(changed), "改.csv").get_data(as_text=True)
     assert (count(html, "created"), count(html, "updated")) == (0, 1)
+    assert "<td>代表层级</td>" in html  # what changes, named in the user's language
     result = confirm(client, html).get_data(as_text=True)
     assert count(result, "updated") == 1
     from notifier.extensions import db
