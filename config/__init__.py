@@ -100,7 +100,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-only-not-secret"
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    PUBLIC_BASE_URL = "http://localhost"
+    PUBLIC_BASE_URL = _env("TEST_PUBLIC_BASE_URL", "http://localhost")  # a live server in worker tests
 
 
 class ProductionConfig(Config):

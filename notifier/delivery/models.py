@@ -48,7 +48,7 @@ class Message(db.Model):
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
-    deputy = db.relationship("Deputy", lazy="joined")
+    deputy = db.relationship("Deputy")
 
     @property
     def is_final(self):
