@@ -3,3 +3,4 @@ from notifier.accounts.models import ApiToken, User  # noqa: F401
 from notifier.audit.models import AuditEvent  # noqa: F401
 from notifier.roster.models import Deputy, Level, Tag  # noqa: F401
 from notifier.delivery.models import GatewayExchange, Message, MessageEvent  # noqa: F401
+from notifier.notices.models import Notice, Setting  # noqa: F401
