@@ -10,12 +10,16 @@ import functools
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .engine import TwilioError, not_found
+from .engine import Simulator, TwilioError, not_found
 
 ACCOUNT = "/2010-04-01/Accounts/<account_sid>"
 
 
-def create_app(simulator):
+def create_app(simulator=None, **options):
+    """The WSGI app around `simulator` (a new Simulator(**options) when none is given, e.g.
+    `gunicorn 'notifier.simulator.app:create_app()'`)."""
+    if simulator is None:
+        simulator = Simulator(**options)
     app = Flask("notifier.simulator")
     app.json.sort_keys = False
     app.extensions["simulator"] = simulator

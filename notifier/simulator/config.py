@@ -128,7 +128,7 @@ class SimulatorConfig:
     callback_retries: int = 3
     callback_retry_base_ms: float = 200.0  # doubled on every retry
     callback_timeout: float = 5.0
-    callback_workers: int = 16
+    callback_workers: int = 16  # threads posting callbacks; fixed when the simulator starts
     service_from: str = DEFAULT_SERVICE_FROM
     seed: int = None
 

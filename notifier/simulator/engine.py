@@ -130,9 +130,8 @@ class Simulator:
             self.stats.incr("injected_failures")
             raise TwilioError(500, 20500, "An internal server error has occurred")
         fields = self._validated(form, config)
-        if (
-            fail
-        ):  # accepted, yet the caller is told it failed: only reconciliation avoids a duplicate
+        if fail:
+            # Accepted, yet the caller is told it failed: only reconciliation avoids a duplicate.
             self.stats.incr("injected_failures")
             self._accept(account_sid, fields, config)
             raise TwilioError(500, 20500, "An internal server error has occurred")
