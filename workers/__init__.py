@@ -5,3 +5,4 @@ context, so tasks are thin wrappers around plain domain functions.
 """
 from workers import tasks  # noqa: F401,E402  (registers the tasks)
 from workers.app import celery, flask_app  # noqa: F401
+from workers import notice_tasks  # noqa: F401,E402  (notices: dispatch and the periodic tick)

@@ -1,0 +1,100 @@
+"""The text a deputy receives: signature + body with placeholders filled + reply instruction.
+
+SMS texts are in Chinese whatever the language of the page (deputies read Chinese); only the
+error messages shown to staff are translated.
+"""
+import dataclasses
+import string
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from notifier.delivery.segments import count_segments
+
+PLACEHOLDERS = ("name", "title", "organisation", "constituency")
+# What a deputy is asked to reply, with the notice's code so replies thread to it.
+REPLY_INSTRUCTIONS = {
+    "confirm": "回复1确认，2请假 #{code}",
+    "text": "请回复意见 #{code}",
+}
+DEADLINE_NOTE = "（{when}前回复）"
+SAMPLE_DEPUTY = {"name": "张三", "title": "代表", "organisation": "县人大常委会", "constituency": "第一选区"}
+
+
+class RenderError(ValueError):
+    """The body cannot be rendered (unknown placeholder, unbalanced brace); str() is translated."""
+
+
+@dataclasses.dataclass
+class Rendered:
+    text: str
+    encoding: str
+    segments: int
+    chars: int
+
+
+def placeholders_in(body):
+    """The placeholder names used in `body`; RenderError for an unknown one or a stray brace."""
+    names = []
+    try:
+        parsed = list(string.Formatter().parse(body))
+    except ValueError:
+        raise RenderError(_("Braces must come in pairs, like {name}; write {{ or }} for a brace itself.")) from None
+    for _literal, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if field not in PLACEHOLDERS or spec or conversion:
+            raise RenderError(_("Unknown placeholder {%(name)s}. Use one of: %(known)s.", name=field,
+                                known=", ".join("{" + p + "}" for p in PLACEHOLDERS)))
+        names.append(field)
+    return names
+
+
+def reply_instruction(reply_mode, code, deadline=None):
+    template = REPLY_INSTRUCTIONS.get(reply_mode)
+    if not template:
+        return ""
+    text = template.format(code=code or "??")
+    if deadline is not None:
+        local = deadline.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+        text += DEADLINE_NOTE.format(when=f"{local.month}月{local.day}日{local:%H:%M}")
+    return text
+
+
+def render_text(body, deputy=None, reply_mode="none", code=None, deadline=None, signature=None):
+    """The full text for one deputy (an object or dict with name/title/...; None: a sample)."""
+    placeholders_in(body)
+    values = _values(deputy)
+    signature = current_app.config.get("SMS_SIGNATURE", "") if signature is None else signature
+    text = signature + body.strip().format(**values)
+    instruction = reply_instruction(reply_mode, code, deadline)
+    if instruction:
+        text += " " + instruction
+    return text
+
+
+def _values(deputy):
+    if deputy is None:
+        return dict(SAMPLE_DEPUTY)
+    get = deputy.get if isinstance(deputy, dict) else lambda k: getattr(deputy, k, "")
+    return {name: (get(name) or "") for name in PLACEHOLDERS}
+
+
+def measure(text):
+    info = count_segments(text)
+    return Rendered(text=text, encoding=info.encoding, segments=info.segments, chars=info.chars)
+
+
+def max_segments():
+    from notifier.notices.config import conf
+
+    return conf("NOTICE_MAX_SEGMENTS")
+
+
+def check_length(rendered):
+    """RenderError when a text is longer than NOTICE_MAX_SEGMENTS segments."""
+    limit = max_segments()
+    if rendered.segments > limit:
+        raise RenderError(_("The text is %(segments)s segments long; the most allowed is %(limit)s.",
+                            segments=rendered.segments, limit=limit))
