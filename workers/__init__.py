@@ -3,6 +3,5 @@
 Follows Flask's "Background Tasks with Celery" pattern: every task runs inside the Flask app
 context, so tasks are thin wrappers around plain domain functions.
 """
-from workers import tasks  # noqa: F401,E402  (registers the tasks)
+from workers import notice_tasks, tasks  # noqa: F401,E402  (registers the tasks)
 from workers.app import celery, flask_app  # noqa: F401
-from workers import notice_tasks  # noqa: F401,E402  (notices: dispatch and the periodic tick)
