@@ -52,6 +52,15 @@ def _chinese_catalogue(app, tmp_path_factory):
         babel.domain_instance.cache.clear()
 
 
+@pytest.fixture(scope="package", autouse=True)
+def _import_dir(app, tmp_path_factory):
+    """Uploads waiting for confirmation go to a temporary folder, not the instance folder."""
+    before = app.config.get("ROSTER_IMPORT_DIR")
+    app.config["ROSTER_IMPORT_DIR"] = str(tmp_path_factory.mktemp("imports"))
+    yield
+    app.config["ROSTER_IMPORT_DIR"] = before
+
+
 @pytest.fixture
 def make_user(app):
     """As the shared fixture, but the returned user is loaded before it leaves the session

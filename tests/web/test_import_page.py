@@ -75,7 +75,7 @@ def test_preview_lists_every_problem_and_writes_nothing(fmt, as_role, app):
     assert deputies(app) == {}
     assert not [a for a, *_ in audit_actions(app) if a.startswith("roster.") or a.startswith("deputy.")]
     # the bytes wait on the server, not in the cookie
-    assert len(os.listdir(os.path.join(app.instance_path, "imports"))) >= 1
+    assert len(os.listdir(app.config["ROSTER_IMPORT_DIR"])) >= 1
     assert len(client.get_cookie("session").value) < 1000
 
 
@@ -83,7 +83,7 @@ def test_confirm_applies_the_valid_rows_then_reimport_is_unchanged(as_role, app)
     client, user = as_role("composer")
     html = upload(client, xlsx_bytes(GOOD_AND_BAD), "名单.xlsx").get_data(as_text=True)
     upload_id = hidden_id(html)
-    stored = os.path.join(app.instance_path, "imports", upload_id)
+    stored = os.path.join(app.config["ROSTER_IMPORT_DIR"], upload_id)
     assert os.path.exists(stored)
 
     response = confirm(client, html)
@@ -147,7 +147,7 @@ def test_discard_deletes_the_upload(as_role, app):
     html = upload(client, xlsx_bytes(GOOD_AND_BAD), "名单.xlsx").get_data(as_text=True)
     upload_id = hidden_id(html)
     client.post("/roster/import/discard/", data={"csrf_token": csrf_token(client, "/roster/import/"), "import_id": upload_id})
-    assert not os.path.exists(os.path.join(app.instance_path, "imports", upload_id))
+    assert not os.path.exists(os.path.join(app.config["ROSTER_IMPORT_DIR"], upload_id))
     assert confirm(client, html).status_code == 302
     assert deputies(app) == {}
 
