@@ -7,7 +7,7 @@ from notifier.accounts.models import User
 from notifier.extensions import db
 from notifier.roster.models import Deputy, Tag, deputy_levels, deputy_tags
 from notifier.timeutil import utcnow
-from tests.delivery.conftest import delivery_app, dctx, live_url, sim, sim_process, workers  # noqa: F401
+from tests.delivery.conftest import dctx, delivery_app, live_url, sim, sim_process, workers  # noqa: F401
 
 
 def add_deputies(n, levels=("county",), tags=(), start=0, **fields):

@@ -4,7 +4,13 @@ from datetime import UTC, datetime
 import pytest
 
 from notifier.notices import rendering
-from notifier.notices.rendering import RenderError, check_length, measure, placeholders_in, render_text
+from notifier.notices.rendering import (
+    RenderError,
+    check_length,
+    measure,
+    placeholders_in,
+    render_text,
+)
 
 
 class D:
