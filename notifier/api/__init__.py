@@ -37,8 +37,9 @@ class NotifierApi(Api):
 
 def _blueprints():
     from notifier.api.deputies import blp as deputies
+    from notifier.api.notices import blp as notices
 
-    return (deputies,)
+    return (deputies, notices)
 
 
 def init_api(app):

@@ -1,0 +1,109 @@
+"""Notices and their messages as plain dicts (the API and the pages' JSON), and the compose preview."""
+from sqlalchemy import select
+
+from notifier.accounts.models import User
+from notifier.delivery.models import Message
+from notifier.extensions import db
+from notifier.notices import rendering
+from notifier.notices.audience import AudienceError, clean_spec, resolve
+from notifier.notices.dispatch import counts
+from notifier.notices.models import Notice
+from notifier.notices.workflow import allocate_reply_code
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def _who(user_id, users):
+    user = users.get(user_id)
+    return None if user is None else {"id": user.id, "username": user.username, "display_name": str(user)}
+
+
+def notice_to_dict(notice, with_counts=False, users=None):
+    ids = {notice.created_by_id, notice.approved_by_id, notice.rejected_by_id, notice.cancelled_by_id} - {None}
+    if users is None:
+        users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    data = {
+        "id": notice.id, "title": notice.title, "body": notice.body, "category": notice.category,
+        "source": notice.source, "audience": notice.audience or {}, "reply": notice.reply_mode,
+        "reply_code": notice.reply_code, "reply_deadline": _iso(notice.reply_deadline),
+        "scheduled_at": _iso(notice.scheduled_at), "send_after": _iso(notice.send_after), "urgent": notice.urgent,
+        "status": notice.status, "rejection_reason": notice.rejection_reason,
+        "recipient_count": notice.recipient_count,
+        "created_by": _who(notice.created_by_id, users), "approved_by": _who(notice.approved_by_id, users),
+        "rejected_by": _who(notice.rejected_by_id, users), "cancelled_by": _who(notice.cancelled_by_id, users),
+        **{key: _iso(getattr(notice, key)) for key in (
+            "created_at", "updated_at", "submitted_at", "approved_at", "rejected_at", "sending_at", "dispatched_at",
+            "completed_at", "cancelled_at")},
+    }
+    if with_counts:
+        data["counts"] = counts(notice.id)
+        # Replies arrive with the replies issue; the shape is fixed now so clients can rely on it.
+        data["replies"] = {"confirmed": 0, "declined": 0, "other": 0, "none": 0}
+    return data
+
+
+def message_to_dict(message):
+    return {
+        "id": message.id, "deputy_id": message.deputy_id, "name": message.deputy.name if message.deputy else None,
+        "to": message.to, "body": message.body, "segments": message.segments, "encoding": message.encoding,
+        "status": message.status, "error_code": message.error_code, "error_message": message.error_message,
+        "attempts": message.attempts, **{key: _iso(getattr(message, key)) for key in (
+            "created_at", "queued_at", "sent_at", "delivered_at", "failed_at", "updated_at")},
+    }
+
+
+def messages_query(notice_id, status=None):
+    query = select(Message).where(Message.notice_id == notice_id)
+    if status:
+        query = query.where(Message.status == status)
+    return query.order_by(Message.id)
+
+
+def preview(body, reply_mode="none", audience=None, reply_deadline=None, notice=None):
+    """What the compose page shows while typing: the longest text's length, encoding and segments,
+    the total for the audience, who gets it and who is skipped, and one deputy's text.
+    Returns {"ok": bool, "errors": {field: [..]}, ...}; never raises for bad input."""
+    errors = {}
+    try:
+        spec = clean_spec(audience or {})
+        crowd = resolve(spec)
+    except AudienceError as exc:
+        errors["audience"] = exc.errors
+        crowd = resolve({})
+    try:
+        uses = rendering.placeholders_in(body or "")
+    except rendering.RenderError as exc:
+        return {"ok": False, "errors": {"body": [str(exc)]}, **crowd.to_dict()}
+    code = (notice.reply_code if notice is not None and notice.reply_code else None)
+    if reply_mode != "none" and code is None:
+        code = allocate_reply_code()  # the code it would get now (assigned for real on submit)
+        db.session.rollback()  # release the allocation lock; nothing was written
+    sendable = crowd.sendable()
+    sample = sendable[0] if sendable else None
+    if uses and sendable:
+        texts = [rendering.measure(rendering.render_text(body, row, reply_mode, code, reply_deadline))
+                 for row in sendable]
+    else:
+        texts = [rendering.measure(rendering.render_text(body or "", sample, reply_mode, code, reply_deadline))]
+    longest = max(texts, key=lambda r: (r.segments, r.chars))
+    total = sum(t.segments for t in texts) if uses else longest.segments * len(sendable)
+    limit = rendering.max_segments()
+    if longest.segments > limit:
+        errors["body"] = [_too_long(longest.segments, limit)]
+    example = rendering.render_text(body or "", sample, reply_mode, code, reply_deadline)
+    return {"ok": not errors, "errors": errors, **crowd.to_dict(),
+            "longest": {"chars": longest.chars, "encoding": longest.encoding, "segments": longest.segments},
+            "total_segments": total, "max_segments": limit, "reply_code": code,
+            "example": {"name": sample.name if sample else None, "text": example}}
+
+
+def _too_long(segments, limit):
+    from flask_babel import gettext as _
+
+    return _("The text is %(segments)s segments long; the most allowed is %(limit)s.", segments=segments, limit=limit)
+
+
+def get_notice(notice_id):
+    return db.session.get(Notice, notice_id) if 0 < notice_id < 2**31 else None
