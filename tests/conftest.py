@@ -87,6 +87,7 @@ def make_user(app):
     def make(role="admin", username=None, **kwargs):
         with app.app_context():
             user, _ = create_user(username or f"{role}{next(counter)}", role, password=PASSWORD, **kwargs)
+            _db.session.refresh(user)  # load the committed row before detaching it
             _db.session.expunge(user)
             return user
 
