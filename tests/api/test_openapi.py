@@ -1,6 +1,7 @@
 """The OpenAPI document is valid, complete, and real responses match it (openapi-core)."""
 import io
 import json
+import re
 
 import pytest
 from openapi_core import OpenAPI
@@ -39,7 +40,7 @@ def test_document_describes_every_operation(spec, app):
     assert OPERATIONS <= documented
     # Every API route of the app is documented (nothing added without its schema).
     routes = {
-        (rule.rule.replace("<int:", "{").replace(">", "}"), method.lower())
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("openapi.json")
         for method in rule.methods - {"HEAD", "OPTIONS"}
