@@ -68,7 +68,7 @@ def create_messages(recipients, body=None, notice_id=None, sender=None, commit=T
     existing = {}
     if notice_id is not None:
         existing = {m.deputy_id: m for m in db.session.scalars(select(Message).where(Message.notice_id == notice_id))}
-    rows, events = [], []
+    rows, new_rows, slots = [], [], []
     for item in recipients:
         recipient = _recipient(item)
         if recipient.deputy_id is not None and recipient.deputy_id in existing:
@@ -78,19 +78,21 @@ def create_messages(recipients, body=None, notice_id=None, sender=None, commit=T
         if not text:
             raise ValueError("a message needs a body")
         info = count_segments(text)
-        message = Message(notice_id=notice_id, deputy_id=recipient.deputy_id, to=recipient.to, body=text,
-                          segments=info.segments, encoding=info.encoding, sender=sender,
-                          status=SKIPPED if recipient.skip_reason else PENDING,
-                          error_message=recipient.skip_reason, created_at=now, updated_at=now)
-        rows.append(message)
+        new_rows.append({"notice_id": notice_id, "deputy_id": recipient.deputy_id, "to": recipient.to, "body": text,
+                         "segments": info.segments, "encoding": info.encoding, "sender": sender,
+                         "status": SKIPPED if recipient.skip_reason else PENDING,
+                         "error_message": recipient.skip_reason, "attempts": 0, "created_at": now, "updated_at": now})
+        slots.append(len(rows))
+        rows.append(None)
         if recipient.deputy_id is not None:
-            existing[recipient.deputy_id] = message
-        if recipient.skip_reason:
-            events.append(message)
-    db.session.add_all([r for r in rows if r.id is None])
-    db.session.flush()
-    for message in events:
-        record_event(message.id, "status", SKIPPED, "worker", message.error_message)
+            existing[recipient.deputy_id] = True  # a repeated deputy in one call gets one row
+    if new_rows:
+        # One multi-row INSERT ... RETURNING (thousands of rows per notice), rows back in order.
+        created = db.session.scalars(insert(Message).returning(Message, sort_by_parameter_order=True), new_rows).all()
+        for slot, message in zip(slots, created, strict=True):
+            rows[slot] = message
+        record_events([(m.id, "status", SKIPPED, "worker", m.error_message) for m in created if m.status == SKIPPED])
+    rows = [r for r in rows if r is not None and r is not True]
     if commit:
         db.session.commit()
     return rows

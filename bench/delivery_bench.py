@@ -1,0 +1,208 @@
+"""Delivery throughput benchmark (not a test): N messages through web-less dispatch, Celery
+worker(s) and the Twilio simulator with 150 ms latency and no cap, against a plain sequential loop
+calling the twilio client (the baseline).
+
+    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/notifier_bench \\
+    BENCH_REDIS_URL=redis://127.0.0.1:6379/9 python bench/delivery_bench.py [-n 10000] [--workers 1]
+
+The schema of BENCH_DATABASE_URL is DROPPED and rebuilt, and BENCH_REDIS_URL is flushed: give
+it a database and a Redis db of its own. Reports messages/s accepted by the gateway, time to the
+first accepted message, CPU seconds and peak RSS per process, and the ratio to the baseline.
+"""
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of some processes (with their children), sampled every 0.2 s."""
+
+    def __init__(self, procs):
+        super().__init__(daemon=True)
+        self.procs = procs  # name -> psutil.Process
+        self.peak = dict.fromkeys(procs, 0)
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.wait(0.2):
+            for name, proc in self.procs.items():
+                family = [proc] if proc.pid == os.getpid() else [proc, *proc.children(recursive=True)]
+                try:
+                    rss = sum(p.memory_info().rss for p in family)
+                except psutil.Error:
+                    continue
+                self.peak[name] = max(self.peak[name], rss)
+
+
+def cpu_seconds(proc, children=True):
+    total = 0.0
+    for p in [proc, *(proc.children(recursive=True) if children else [])]:
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=10000, help="messages through the platform (default 10000)")
+    parser.add_argument("--baseline-n", type=int, default=100,
+                        help="messages for the sequential baseline (default 100; extrapolated to N)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--concurrency", type=int, default=4, help="threads per worker")
+    parser.add_argument("--batch", type=int, default=100, help="SEND_BATCH_SIZE: messages per task")
+    parser.add_argument("--latency-ms", type=float, default=150)
+    args = parser.parse_args()
+    db_url = os.environ.get("BENCH_DATABASE_URL")
+    redis_url = os.environ.get("BENCH_REDIS_URL")
+    if not db_url or not redis_url:
+        parser.error("set BENCH_DATABASE_URL and BENCH_REDIS_URL (they are reset by the benchmark)")
+
+    from notifier.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    port = free_port()
+    sim_url = f"http://127.0.0.1:{port}"
+    settings = {
+        "NOTIFIER_ENV": "testing", "TEST_DATABASE_URL": db_url, "TEST_REDIS_URL": redis_url,
+        # Web-less: nobody listens for status callbacks (the simulator gives up on them at once).
+        "TEST_PUBLIC_BASE_URL": f"http://127.0.0.1:{free_port()}",
+        "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": sim_url, "TWILIO_FROM_NUMBER": "+15005550006",
+        "SMS_RATE_LIMIT": "100000", "SEND_BATCH_SIZE": str(args.batch), "TWILIO_HTTP_TIMEOUT": "30",
+        "SMS_REQUEUE_AFTER_SECONDS": "3000", "PYTHONPATH": ROOT,
+    }
+    os.environ.update(settings)
+    env = {**os.environ, **settings}
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from notifier import create_app
+    from notifier.delivery.outbox import create_messages, enqueue
+    from notifier.extensions import db
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url, REDIS_URL=redis_url,
+                     SEND_BATCH_SIZE=args.batch, TWILIO_API_BASE_URL=sim_url)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+    procs = {}
+    sim = subprocess.Popen([sys.executable, "-m", "notifier.simulator", "--port", str(port), "--quiet",
+                            "--latency-ms", str(args.latency_ms)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    procs["simulator"] = sim
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{sim_url}/_sim/health", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        requests.post(f"{sim_url}/_sim/config", json={"callback_retries": 0, "callback_timeout": 0.5}, timeout=5)
+
+        # Baseline: a plain sequential loop of the official client, same gateway, same latency.
+        from twilio.rest import Client
+
+        client = Client(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN)
+        client.api.base_url = sim_url
+        started = time.monotonic()
+        for i in range(args.baseline_n):
+            client.messages.create(to=f"+8613900{i:06d}", from_="+15005550006", body=f"baseline {i}")
+        baseline_s = time.monotonic() - started
+        baseline_rate = args.baseline_n / baseline_s
+        requests.post(f"{sim_url}/_sim/reset", timeout=5)
+        requests.post(f"{sim_url}/_sim/config", json={"callback_retries": 0, "callback_timeout": 0.5}, timeout=5)
+
+        for w in range(args.workers):
+            log = open(f"/tmp/delivery-bench-worker{w}.log", "w")  # noqa: SIM115
+            procs[f"worker{w}"] = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "WARNING",
+                 "-n", f"bench{w}@%h", "--concurrency", str(args.concurrency), "--without-gossip", "--without-mingle"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        time.sleep(6)  # worker start-up is not part of the run
+
+        ps = {name: psutil.Process(p.pid) for name, p in procs.items()}
+        ps["dispatch (this process)"] = psutil.Process()
+        cpu_before = {name: cpu_seconds(p, p.pid != os.getpid()) for name, p in ps.items()}
+        sampler = Sampler(ps)
+        sampler.start()
+
+        with app.app_context():
+            started = time.monotonic()
+            rows = create_messages([{"to": f"+86138{i:08d}", "body": f"【县人大常委会】基准测试第{i}条。"}
+                                    for i in range(args.n)])
+            ids = [r.id for r in rows]
+            created_s = time.monotonic() - started
+            enqueue(ids)
+            dispatched_s = time.monotonic() - started
+            db.session.remove()
+        first = None
+        while True:
+            count = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()["messages"]
+            now = time.monotonic()
+            if count and first is None:
+                first = now - started
+            if count >= args.n:
+                break
+            if now - started > 3600:
+                raise SystemExit(f"gave up: {count} of {args.n} accepted")
+            time.sleep(0.05 if first is None else 0.5)
+        total_s = time.monotonic() - started
+        sampler.stop.set()
+        cpu = {name: cpu_seconds(p, p.pid != os.getpid()) - cpu_before[name] for name, p in ps.items()}
+        stats = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()
+        accepted = requests.get(f"{sim_url}/_sim/messages", timeout=60).json()["messages"]
+        duplicates = len(accepted) - len({(m["to"], m["body"]) for m in accepted})
+
+        rate = args.n / total_s
+        print(f"\nDelivery benchmark: N={args.n}, {args.workers} worker(s) x {args.concurrency} threads, "
+              f"batch {args.batch}, simulator latency {args.latency_ms:g} ms, no cap")
+        print(f"  rows created in {created_s:.2f}s, queued (dispatch done) at {dispatched_s:.2f}s")
+        print(f"  first message accepted after {first:.2f}s")
+        print(f"  all {args.n} accepted after {total_s:.2f}s: {rate:.1f} messages/s "
+              f"(duplicates at the gateway: {duplicates}; peak in flight {stats.get('peak_in_flight')})")
+        print(f"  baseline: sequential twilio client, {args.baseline_n} messages in {baseline_s:.2f}s = "
+              f"{baseline_rate:.2f} messages/s -> {args.n} would take {args.n / baseline_rate:.0f}s (extrapolated)")
+        print(f"  ratio: {rate / baseline_rate:.1f}x the baseline")
+        print("  per process: CPU seconds during the run, peak RSS")
+        for name in ps:
+            per_msg = cpu[name] / args.n * 1000
+            print(f"    {name:<24} {cpu[name]:7.2f}s CPU ({per_msg:.2f} ms/message)  peak {sampler.peak[name] / 2**20:7.1f} MiB")
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
