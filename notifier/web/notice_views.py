@@ -1,0 +1,353 @@
+"""Notice pages: list, compose/edit with a live preview, the approval queue (with a count in the
+menu for approvers), and the notice page with live progress. Thin views over notifier.notices."""
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import func, select
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import DateTimeLocalField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from notifier.accounts.models import User
+from notifier.audit.models import AuditEvent
+from notifier.delivery.models import FINAL_STATUSES
+from notifier.delivery.models import STATUSES as MESSAGE_STATUSES
+from notifier.extensions import db
+from notifier.notices import workflow
+from notifier.notices.dispatch import counts
+from notifier.notices.models import (
+    CANCELLED,
+    CATEGORIES,
+    CATEGORY_LABELS,
+    COMPLETED,
+    OPEN_STATUSES,
+    PENDING_APPROVAL,
+    REPLY_LABELS,
+    REPLY_MODES,
+    SOURCE_LABELS,
+    SOURCES,
+    STATUS_LABELS,
+    STATUSES,
+    Notice,
+)
+from notifier.notices.settings import approval_required, set_setting
+from notifier.notices.summary import get_notice, message_to_dict, messages_query, preview
+from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Tag
+from notifier.web.base import ProtectedView, SecureForm
+from notifier.web.common import local_datetime, local_day_bounds
+
+MESSAGE_STATUS_LABELS = {
+    "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
+    "delivered": _l("Delivered"), "undelivered": _l("Undelivered"), "failed": _l("Failed"),
+    "skipped": _l("Skipped"), "cancelled": _l("Cancelled"),
+}
+AUDIT_LABELS = {
+    "notice.create": _l("Created"), "notice.update": _l("Edited"), "notice.submit": _l("Submitted for approval"),
+    "notice.approve": _l("Approved"), "notice.reject": _l("Rejected"), "notice.schedule": _l("Scheduled"),
+    "notice.due": _l("Scheduled time reached"), "notice.send": _l("Sending started"),
+    "notice.complete": _l("Completed"), "notice.cancel": _l("Cancelled"),
+}
+PAGE_MESSAGES = 200  # recipients shown on the notice page (the API pages through all of them)
+
+assets = Blueprint("notice_assets", __name__, static_folder="static", static_url_path="/_notices")
+
+
+def _checkboxes():
+    return {"widget": ListWidget(prefix_label=False), "option_widget": CheckboxInput()}
+
+
+class NoticeForm(SecureForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    body = TextAreaField(
+        _l("Text"), validators=[DataRequired(), Length(max=5000)],
+        description=_l("Placeholders: {name}, {title}, {organisation}, {constituency}. The signature and the reply "
+                       "instruction are added to every text."))
+    category = SelectField(_l("Category"), choices=lambda: [(c, CATEGORY_LABELS[c]) for c in CATEGORIES])
+    source = SelectField(_l("Source"), choices=lambda: [(s, SOURCE_LABELS[s]) for s in SOURCES])
+    levels = SelectMultipleField(_l("Levels"), choices=lambda: [(c, LEVEL_LABELS[c]) for c in LEVEL_CODES],
+                                 **_checkboxes())
+    tags = SelectMultipleField(_l("Tags"), validate_choice=False, **_checkboxes())
+    deputy_ids = SelectMultipleField(_l("Individual deputies"), coerce=int, validate_choice=False)
+    reply = RadioField(_l("Reply"), choices=lambda: [(m, REPLY_LABELS[m]) for m in REPLY_MODES], default="none")
+    reply_deadline = DateTimeLocalField(_l("Reply deadline"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    scheduled_at = DateTimeLocalField(_l("Send at"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                      description=_l("Leave empty to send as soon as it is approved."))
+    urgent = BooleanField(_l("Urgent"), description=_l("Urgent notices are sent during quiet hours too."))
+
+
+class RejectForm(SecureForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+def _zone():
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _to_utc(value):
+    return value.replace(tzinfo=_zone()) if value is not None else None
+
+
+def _to_local(value):
+    return value.astimezone(_zone()).replace(tzinfo=None) if value is not None else None
+
+
+def _fill_choices(form):
+    form.tags.choices = [(t, t) for t in db.session.scalars(select(Tag.name).order_by(Tag.name))]
+    rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
+    form.deputy_ids.choices = [(r.id, f"{r.name} {r.phone}") for r in rows]
+
+
+def _form_data(form):
+    return {
+        "title": form.title.data, "body": form.body.data, "category": form.category.data,
+        "source": form.source.data, "reply": form.reply.data, "urgent": form.urgent.data,
+        "audience": {"levels": form.levels.data or [], "tags": form.tags.data or [],
+                     "deputy_ids": form.deputy_ids.data or []},
+        "reply_deadline": _to_utc(form.reply_deadline.data), "scheduled_at": _to_utc(form.scheduled_at.data),
+    }
+
+
+def _show_errors(form, errors):
+    """Put the domain's field errors on the form's fields (the audience ones on its parts)."""
+    for key, messages in errors.items():
+        if key == "audience" and isinstance(messages, dict):
+            for part, part_messages in messages.items():
+                getattr(form, part, form.levels).errors = list(part_messages)
+        else:
+            target = getattr(form, key, None) or (form.levels if key == "audience" else form.body)
+            target.errors = list(messages) if isinstance(messages, list) else [str(messages)]
+
+
+def _own_check(notice):
+    return notice.created_by_id == current_user.id
+
+
+def allowed_steps(notice):
+    """Which buttons the current user sees on a notice."""
+    user, status = current_user, notice.status
+    can_decide = user.can("approve") and not _own_check(notice) and status == PENDING_APPROVAL
+    return {
+        "edit": user.can("compose") and status in workflow.EDITABLE,
+        "submit": user.can("compose") and status in workflow.EDITABLE,
+        "approve": can_decide,
+        "reject": can_decide,
+        "cancel": user.can("compose") and status in OPEN_STATUSES,
+    }
+
+
+def progress(notice):
+    by_status = counts(notice.id)
+    unfinished = sum(by_status[s] for s in MESSAGE_STATUSES if s not in FINAL_STATUSES)
+    messages = db.session.scalars(messages_query(notice.id).limit(PAGE_MESSAGES)).all()
+    return {
+        "status": notice.status, "status_label": str(STATUS_LABELS[notice.status]),
+        "counts": by_status, "labels": {s: str(MESSAGE_STATUS_LABELS[s]) for s in MESSAGE_STATUSES},
+        "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
+        and notice.status not in workflow.EDITABLE,
+        "messages": [{**message_to_dict(m), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
+                      **{k: local_datetime(getattr(m, k)) for k in ("queued_at", "sent_at", "delivered_at",
+                                                                    "failed_at", "updated_at")}}
+                     for m in messages],
+    }
+
+
+class NoticesView(ProtectedView):
+    permission = "view"
+
+    def _need(self, permission):
+        if not current_user.can(permission):
+            abort(403)
+
+    def _notice(self, notice_id):
+        notice = get_notice(notice_id)
+        if notice is None:
+            abort(404)
+        return notice
+
+    @expose("/")
+    def index(self):
+        args = request.args
+        query = select(Notice).order_by(Notice.id.desc())
+        for key, choices in (("status", STATUSES), ("category", CATEGORIES), ("source", SOURCES)):
+            if args.get(key) in choices:
+                query = query.where(getattr(Notice, key) == args[key])
+        if args.get("author", "").isdigit():
+            query = query.where(Notice.created_by_id == int(args["author"]))
+        for key, op in (("from", "ge"), ("until", "lt")):
+            try:
+                day = date.fromisoformat(args.get(key, ""))
+            except ValueError:
+                continue
+            start, end = local_day_bounds(day)
+            query = query.where(Notice.created_at >= start if op == "ge" else Notice.created_at < end)
+        notices = db.session.scalars(query.limit(500)).all()
+        authors = db.session.execute(select(User.id, User.username).where(
+            User.id.in_(select(Notice.created_by_id))).order_by(User.username)).all()
+        return self.render("notices/list.html", notices=notices, args=args, authors=authors,
+                           statuses=STATUS_LABELS, categories=CATEGORY_LABELS, sources=SOURCE_LABELS)
+
+    @expose("/new", methods=("GET", "POST"))
+    def compose(self):
+        self._need("compose")
+        return self._edit(None)
+
+    @expose("/<int:notice_id>/edit", methods=("GET", "POST"))
+    def edit(self, notice_id):
+        self._need("compose")
+        notice = self._notice(notice_id)
+        if notice.status not in workflow.EDITABLE:
+            flash(_("Only a draft can be edited."), "error")
+            return redirect(url_for(".show", notice_id=notice.id))
+        return self._edit(notice)
+
+    def _edit(self, notice):
+        form = NoticeForm()
+        _fill_choices(form)
+        if request.method == "GET" and notice is not None:
+            form.process(data={
+                "title": notice.title, "body": notice.body, "category": notice.category, "source": notice.source,
+                "levels": notice.audience.get("levels", []), "tags": notice.audience.get("tags", []),
+                "deputy_ids": notice.audience.get("deputy_ids", []), "reply": notice.reply_mode,
+                "reply_deadline": _to_local(notice.reply_deadline), "scheduled_at": _to_local(notice.scheduled_at),
+                "urgent": notice.urgent})
+        if form.validate_on_submit():
+            actor = current_user._get_current_object()
+            try:
+                if notice is None:
+                    notice = workflow.create_notice(_form_data(form), actor)
+                else:
+                    workflow.update_notice(notice, _form_data(form), actor)
+            except workflow.NoticeInvalid as exc:
+                db.session.rollback()
+                _show_errors(form, exc.errors)
+            except workflow.WorkflowError as exc:
+                flash(str(exc), "error")
+            else:
+                if request.form.get("then") == "submit":
+                    return self._run(notice, "submit", edit_on_error=True)
+                flash(_("The draft is saved."), "success")
+                return redirect(url_for(".show", notice_id=notice.id))
+        return self.render("notices/compose.html", form=form, notice=notice,
+                           preview_url=url_for(".preview_json"), signature=current_app.config.get("SMS_SIGNATURE"))
+
+    @expose("/preview", methods=("POST",))
+    def preview_json(self):
+        self._need("compose")
+        data = request.get_json(silent=True) or {}
+        body = data.get("body") if isinstance(data.get("body"), str) else ""
+        reply = data.get("reply") if data.get("reply") in REPLY_MODES else "none"
+        audience = data.get("audience") if isinstance(data.get("audience"), dict) else {}
+        deadline = None
+        if isinstance(data.get("reply_deadline"), str) and data["reply_deadline"]:
+            try:
+                deadline = _to_utc(datetime.fromisoformat(data["reply_deadline"]))
+            except ValueError:
+                deadline = None
+        notice = None
+        if isinstance(data.get("notice_id"), int):
+            notice = get_notice(data["notice_id"])
+        return jsonify(preview(body[:5000], reply, audience, deadline, notice))
+
+    @expose("/<int:notice_id>")
+    def show(self, notice_id):
+        notice = self._notice(notice_id)
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.target_type == "notices", AuditEvent.target_id == str(notice.id)).order_by(AuditEvent.id)).all()
+        return self.render("notices/show.html", notice=notice, events=events, audit_labels=AUDIT_LABELS,
+                           steps=allowed_steps(notice), progress=progress(notice), reject_form=RejectForm(),
+                           users={u.id: u for u in db.session.scalars(select(User))},
+                           level_labels=LEVEL_LABELS)
+
+    @expose("/<int:notice_id>/progress")
+    def progress_json(self, notice_id):
+        return jsonify(progress(self._notice(notice_id)))
+
+    @expose("/<int:notice_id>/<any(submit, approve, reject, cancel):step>", methods=("POST",))
+    def step(self, notice_id, step):
+        return self._run(self._notice(notice_id), step)
+
+    def _run(self, notice, step, edit_on_error=False):
+        actor = current_user._get_current_object()
+        done = {"submit": _("Submitted for approval."), "approve": _("Approved."), "reject": _("Rejected."),
+                "cancel": _("The notice is cancelled; texts not yet handed to the gateway will not be sent.")}
+        try:
+            if step == "reject":
+                workflow.reject(notice, actor, request.form.get("reason", ""))
+            else:
+                getattr(workflow, step)(notice, actor)
+        except workflow.NotAllowed as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".show", notice_id=notice.id)), 403
+        except workflow.WorkflowError as exc:
+            flash(str(exc), "error")
+        except workflow.NoticeInvalid as exc:
+            db.session.rollback()
+            for messages in exc.errors.values():
+                for message in (messages if isinstance(messages, list) else
+                                [m for ms in messages.values() for m in ms]):
+                    flash(message, "error")
+            if edit_on_error:
+                return redirect(url_for(".edit", notice_id=notice.id))
+        else:
+            flash(done[step], "success")
+        return redirect(url_for(".show", notice_id=notice.id))
+
+
+class ApprovalsLabel:
+    """The menu entry's name, with the number of notices waiting (read when the menu is drawn)."""
+
+    def __str__(self):
+        return str(_l("Approvals"))
+
+    def __html__(self):
+        text = escape(str(self))
+        try:
+            waiting = db.session.scalar(select(func.count()).select_from(Notice)
+                                        .where(Notice.status == PENDING_APPROVAL))
+        except Exception:  # noqa: BLE001  (outside a request, or a broken session: no badge)
+            return text
+        if not waiting:
+            return text
+        return Markup('{} <span class="badge badge-pill badge-warning" id="approvals-badge">{}</span>').format(
+            text, waiting)
+
+
+class ApprovalsView(ProtectedView):
+    permission = "approve"
+
+    @expose("/")
+    def index(self):
+        notices = db.session.scalars(select(Notice).where(Notice.status == PENDING_APPROVAL)
+                                     .order_by(Notice.submitted_at)).all()
+        return self.render("notices/queue.html", notices=notices, approval_required=approval_required())
+
+    @expose("/settings", methods=("POST",))
+    def settings(self):
+        if not current_user.can("admin"):
+            abort(403)
+        wanted = request.form.get("approval_required") == "1"
+        set_setting("approval_required", wanted, actor=current_user._get_current_object())
+        flash(_("Notices now need approval before sending.") if wanted
+              else _("Notices are now sent without approval."), "success")
+        return redirect(url_for(".index"))
+
+
+def register(admin):
+    admin.app.register_blueprint(assets)
+    admin.add_view(NoticesView(name=_l("Notices"), endpoint="notices", url="/notices"))
+    admin.add_view(ApprovalsView(name=ApprovalsLabel(), endpoint="approvals", url="/approvals"))

@@ -1,0 +1,130 @@
+/* Notice pages: live preview while composing, live progress on the notice page, confirmations.
+   Plain JavaScript, no library; every visible word comes from the server (already translated). */
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrf_token]");
+    return input ? input.value : "";
+  }
+
+  // Buttons with data-confirm ask first.
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter || event.target.querySelector("[data-confirm]");
+    var question = button && button.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
+
+  // --- compose: preview as you type (debounced) -------------------------------------------------
+  var form = document.getElementById("compose-form");
+  if (form) {
+    var timer = null, seq = 0;
+    var checked = function (name) {
+      return Array.prototype.map.call(form.querySelectorAll("input[name=" + name + "]:checked"), function (e) { return e.value; });
+    };
+    var payload = function () {
+      var deputies = form.querySelector("select[name=deputy_ids]");
+      var reply = form.querySelector("input[name=reply]:checked");
+      return {
+        body: form.querySelector("[name=body]").value,
+        reply: reply ? reply.value : "none",
+        reply_deadline: form.querySelector("[name=reply_deadline]").value || null,
+        notice_id: form.getAttribute("data-notice-id") ? parseInt(form.getAttribute("data-notice-id"), 10) : null,
+        audience: {
+          levels: checked("levels"),
+          tags: checked("tags"),
+          deputy_ids: deputies ? Array.prototype.map.call(deputies.selectedOptions, function (o) { return parseInt(o.value, 10); }) : []
+        }
+      };
+    };
+    var set = function (id, value) { var el = document.getElementById(id); if (el) { el.textContent = value; } };
+    var show = function (data) {
+      var longest = data.longest || {};
+      set("pv-chars", longest.chars !== undefined ? longest.chars : "-");
+      set("pv-encoding", longest.encoding || "-");
+      set("pv-segments", longest.segments !== undefined ? longest.segments : "-");
+      set("pv-max", data.max_segments || "-");
+      set("pv-recipients", data.recipients);
+      set("pv-total", data.total_segments !== undefined ? data.total_segments : "-");
+      set("pv-opted-out", data.skipped ? data.skipped.opted_out : 0);
+      set("pv-inactive", data.skipped ? data.skipped.inactive : 0);
+      set("pv-name", data.example && data.example.name ? data.example.name : "");
+      set("pv-example", data.example ? data.example.text : "");
+      var messages = [];
+      Object.keys(data.errors || {}).forEach(function (key) {
+        var value = data.errors[key];
+        if (Array.isArray(value)) { messages = messages.concat(value); }
+        else { Object.keys(value).forEach(function (k) { messages = messages.concat(value[k]); }); }
+      });
+      set("pv-errors", messages.join(" "));
+      var segments = document.getElementById("pv-segments");
+      if (segments) { segments.classList.toggle("text-danger", !!(longest.segments > data.max_segments)); }
+      document.getElementById("preview-card").setAttribute("data-updated", String(seq));
+    };
+    var refresh = function () {
+      var mine = ++seq;
+      fetch(form.getAttribute("data-preview-url"), {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
+        body: JSON.stringify(payload())
+      }).then(function (r) { return r.json(); }).then(function (data) {
+        if (mine === seq) { show(data); }  // an older answer arriving late changes nothing
+      }).catch(function () { /* offline for a moment: the next keystroke tries again */ });
+    };
+    var later = function () { clearTimeout(timer); timer = setTimeout(refresh, 300); };
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+    refresh();
+  }
+
+  // --- notice page: progress every 2 s without reloading ----------------------------------------
+  var card = document.getElementById("progress-card");
+  if (card) {
+    var url = card.getAttribute("data-progress-url");
+    var pct = function (n, total) { return total ? (100 * n / total).toFixed(1) + "%" : "0%"; };
+    var cell = function (row, cls, text) { var td = row.querySelector("." + cls); if (td) { td.textContent = text || ""; } };
+    var render = function (data) {
+      var c = data.counts;
+      Object.keys(c).forEach(function (status) {
+        var el = document.getElementById("count-" + status); if (el) { el.textContent = c[status]; }
+      });
+      document.getElementById("bar-delivered").style.width = pct(c.delivered, c.total);
+      document.getElementById("bar-sent").style.width = pct(c.sent + c.sending, c.total);
+      document.getElementById("bar-failed").style.width = pct(c.failed + c.undelivered, c.total);
+      document.getElementById("bar-other").style.width = pct(c.skipped + c.cancelled, c.total);
+      var badge = document.querySelector("#notice-status-line .notice-status");
+      if (badge && badge.getAttribute("data-status") !== data.status) {
+        badge.textContent = data.status_label;
+        badge.setAttribute("data-status", data.status);
+      }
+      var body = document.querySelector("#recipients tbody");
+      data.messages.forEach(function (m) {
+        var row = body.querySelector("tr[data-message-id='" + m.id + "']");
+        if (!row) {
+          row = document.createElement("tr");
+          row.setAttribute("data-message-id", m.id);
+          ["m-name", "m-to", "m-status", "m-error", "m-queued", "m-sent", "m-delivered"].forEach(function (cls) {
+            var td = document.createElement("td"); td.className = cls; row.appendChild(td);
+          });
+          cell(row, "m-name", m.name); cell(row, "m-to", m.to);
+          body.appendChild(row);
+        }
+        cell(row, "m-status", m.status_label);
+        row.querySelector(".m-status").setAttribute("data-status", m.status);
+        cell(row, "m-error", m.error_message);
+        cell(row, "m-queued", m.queued_at); cell(row, "m-sent", m.sent_at);
+        cell(row, "m-delivered", m.delivered_at || m.failed_at);
+      });
+      document.getElementById("progress-updated").textContent = new Date().toLocaleTimeString();
+      card.setAttribute("data-live", data.live ? "true" : "false");
+      return data.live;
+    };
+    var poll = function () {
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.json(); })
+        .then(function (data) { if (render(data)) { setTimeout(poll, 2000); } })
+        .catch(function () { setTimeout(poll, 2000); });
+    };
+    if (card.getAttribute("data-live") === "true") { setTimeout(poll, 2000); }
+  }
+})();
