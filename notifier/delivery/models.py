@@ -3,6 +3,8 @@
 The `messages` table is the outbox: a row exists before any task is queued, and its status is the
 truth about where a text is (Redis only carries work).
 """
+from flask_babel import lazy_gettext as _l
+
 from notifier.extensions import db
 from notifier.timeutil import utcnow
 from notifier.types import UTCDateTime
@@ -11,6 +13,11 @@ PENDING, QUEUED, SENDING, SENT = "pending", "queued", "sending", "sent"
 DELIVERED, UNDELIVERED, FAILED, SKIPPED, CANCELLED = "delivered", "undelivered", "failed", "skipped", "cancelled"
 STATUSES = (PENDING, QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED, FAILED, SKIPPED, CANCELLED)
 FINAL_STATUSES = frozenset({DELIVERED, UNDELIVERED, FAILED, SKIPPED, CANCELLED})
+STATUS_LABELS = {
+    PENDING: _l("Pending"), QUEUED: _l("Queued"), SENDING: _l("Sending"), SENT: _l("Sent"),
+    DELIVERED: _l("Delivered"), UNDELIVERED: _l("Undelivered"), FAILED: _l("Failed"), SKIPPED: _l("Skipped"),
+    CANCELLED: _l("Cancelled"),
+}
 # Forward-only moves: a status may only be replaced by one of higher rank.
 RANK = {PENDING: 0, QUEUED: 1, SENDING: 2, SENT: 3, **{s: 4 for s in FINAL_STATUSES}}
 

@@ -11,7 +11,7 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import func, select
 
-from notifier.delivery.models import DELIVERED, FINAL_STATUSES, Message
+from notifier.delivery.models import DELIVERED, FINAL_STATUSES, Message, MessageEvent
 from notifier.delivery.outbox import create_messages, enqueue
 from notifier.extensions import db
 
@@ -89,6 +89,10 @@ def test_sigkill_worker_and_flushdb_mid_run(dctx, workers, sim_process, delivery
     counts = wait_until(lambda: all_final(600), 180, what="every message final after kill + flush")
     assert counts == {DELIVERED: 600}, counts
     assert_exactly_once(sim_process, 600)
+    # The sweeper (beat inside the new worker) found the messages whose tasks were flushed.
+    sources = Counter(db.session.scalars(select(MessageEvent.source)))
+    assert sources["sweeper"] > 0, sources
+    print("events by source:", dict(sources))
 
 
 def test_rate_limit_shared_by_two_workers(dctx, workers, sim_process):
@@ -106,4 +110,5 @@ def test_rate_limit_shared_by_two_workers(dctx, workers, sim_process):
     # The rate the gateway saw, from its own clock.
     times = sorted(datetime.fromisoformat(m["date_created"]) for m in accepted)
     rate = (n - 1) / (times[-1] - times[0]).total_seconds()
+    print(f"rate seen by the gateway: {rate:.2f} msg/s")
     assert abs(rate - 20) <= 2, f"measured {rate:.1f} msg/s"
