@@ -34,12 +34,18 @@ def max_length(field):
     return column.type.length
 
 
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def _text(value):
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a number typed into a spreadsheet cell
-    return re.sub(r"\s+", " ", str(value)).strip()
+    # Control characters and lone surrogates come from broken spreadsheets and pasted text;
+    # PostgreSQL refuses NUL, so drop them rather than fail the whole save.
+    text = _UNSTORABLE.sub("", str(value))
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def _too_long(value, limit):

@@ -211,3 +211,9 @@ def test_deputy_query_filters(ctx):
     assert sorted(names(deputy_query(opted_out=False, levels="county"))) == sorted(["张三", "王五"])
     with pytest.raises(LevelError):
         deputy_query(levels="乡级")
+
+
+def test_text_fields_drop_characters_postgres_cannot_store(ctx):
+    deputy = create_deputy({"name": "张\x00三\ud800", "phone": "13800138000", "organisation": "县\x07医院"})
+    assert deputy.name == "张三"
+    assert deputy.organisation == "县医院"
