@@ -1,4 +1,6 @@
 """Thin notice tasks (issue 4): the bodies live in notifier.notices.dispatch."""
+import os
+
 from celery import shared_task
 
 from notifier.delivery.dispatch import PERIODIC_QUEUE
@@ -23,7 +25,8 @@ def tick():
     return {k: v for k, v in summary.items() if v}
 
 
-_every = float(flask_app.config.get("NOTICE_TICK_SECONDS") or DEFAULTS["NOTICE_TICK_SECONDS"])
+_every = float(flask_app.config.get("NOTICE_TICK_SECONDS") or os.environ.get("NOTICE_TICK_SECONDS")
+               or DEFAULTS["NOTICE_TICK_SECONDS"])
 celery.conf.beat_schedule["notices-tick"] = {
     "task": "notices.tick",
     "schedule": _every,
