@@ -56,11 +56,13 @@ MESSAGE_STATUS_LABELS = {
     "skipped": _l("Skipped"), "cancelled": _l("Cancelled"),
 }
 AUDIT_LABELS = {
-    "notice.create": _l("Created"), "notice.update": _l("Edited"), "notice.submit": _l("Submitted for approval"),
+    "notice.create": _l("Notice created"), "notice.update": _l("Edited"), "notice.submit": _l("Submitted for approval"),
     "notice.approve": _l("Approved"), "notice.reject": _l("Rejected"), "notice.schedule": _l("Scheduled"),
     "notice.due": _l("Scheduled time reached"), "notice.send": _l("Sending started"),
     "notice.complete": _l("Completed"), "notice.cancel": _l("Cancelled"),
 }
+# Reasons the outbox stores in English (they are data); shown translated.
+REASON_LABELS = {"opted out": _l("Opted out"), "inactive": _l("Inactive"), "notice cancelled": _l("Notice cancelled")}
 PAGE_MESSAGES = 200  # recipients shown on the notice page (the API pages through all of them)
 
 assets = Blueprint("notice_assets", __name__, static_folder="static", static_url_path="/_notices")
@@ -71,7 +73,7 @@ def _checkboxes():
 
 
 class NoticeForm(SecureForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("Notice title"), validators=[DataRequired(), Length(max=200)])
     body = TextAreaField(
         _l("Text"), validators=[DataRequired(), Length(max=5000)],
         description=_l("Placeholders: {name}, {title}, {organisation}, {constituency}. The signature and the reply "
@@ -159,6 +161,7 @@ def progress(notice):
         "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
         and notice.status not in workflow.EDITABLE,
         "messages": [{**message_to_dict(m), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
+                      "error_message": str(REASON_LABELS.get(m.error_message, m.error_message or "")),
                       **{k: local_datetime(getattr(m, k)) for k in ("queued_at", "sent_at", "delivered_at",
                                                                     "failed_at", "updated_at")}}
                      for m in messages],
