@@ -1,0 +1,313 @@
+"""Browser tests of the roster: import a file with every kind of mistake and see each one (row,
+column, reason), fix nothing and cancel, import a clean file, then find a deputy by level filter and
+by search; and the create form's validation. Each in Chinese (the default) and in English
+(switched in the navbar's user menu, which keeps the choice on the user).
+"""
+import csv
+import glob
+import io
+import os
+import re
+
+import openpyxl
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask_babel import get_babel
+from playwright.sync_api import expect
+
+from notifier.extensions import babel
+from notifier.extensions import db as _db
+
+pytestmark = pytest.mark.browser
+
+TRANSLATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "notifier", "translations")
+LANGS = ["zh", "en"]
+
+
+# --- fixtures shared with test_accounts_browser.py ------------------------------------------------
+
+
+def _merged_catalogue():
+    """The real catalogue with every part (notifier/translations/parts/*.po) laid over it, so the
+    pages show parts the lead has not merged yet (this file's browser.po included)."""
+    merged = Catalog(locale="zh_Hans_CN", charset="utf-8")
+    sources = [os.path.join(TRANSLATIONS, "zh_Hans_CN", "LC_MESSAGES", "messages.po")]
+    sources += sorted(glob.glob(os.path.join(TRANSLATIONS, "parts", "*.po")))
+    for path in sources:
+        if os.path.exists(path):
+            with open(path, "rb") as fh:
+                for message in read_po(fh, locale="zh_Hans_CN"):
+                    if message.id and message.string and not message.fuzzy:
+                        merged[message.id] = message
+    return merged
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chinese_catalogue(app, tmp_path_factory):
+    target = tmp_path_factory.mktemp("translations") / "zh_Hans_CN" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with open(target / "messages.mo", "wb") as fh:
+        write_mo(fh, _merged_catalogue())
+    config = get_babel(app)
+    before = list(config.translation_directories)
+    config.translation_directories = before + [str(target.parent.parent)]
+    with app.app_context():
+        babel.domain_instance.cache.clear()
+    yield
+    config.translation_directories = before
+    with app.app_context():
+        babel.domain_instance.cache.clear()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def import_dir(app, tmp_path_factory):
+    """Uploads waiting for confirmation go to a temporary folder, not the instance folder."""
+    before = app.config.get("ROSTER_IMPORT_DIR")
+    app.config["ROSTER_IMPORT_DIR"] = str(tmp_path_factory.mktemp("imports"))
+    yield
+    app.config["ROSTER_IMPORT_DIR"] = before
+
+
+@pytest.fixture
+def logged_in(page, make_user, browser_login, app):
+    """logged_in(role, lang) -> the user, logged in through the login page, the interface in
+    `lang` ("zh" stays on the default; "en" is chosen in the navbar's user menu)."""
+
+    def do(role, lang):
+        user = make_user(role)
+        browser_login(user)
+        expect(page.locator("nav.navbar")).to_contain_text("代表名单")  # Chinese by default
+        expect(page.locator("#user-menu")).to_contain_text(user.username)
+        if lang == "en":
+            switch_language(page, "en")
+            assert user_locale(app, user.id) == "en"
+        return user
+
+    return do
+
+
+def switch_language(page, code):
+    page.click("#user-menu")
+    with page.expect_navigation():
+        page.click(f"button.lang-{code}")
+    # (The admin pages' <html> carries no lang attribute: Flask-Admin's base template has none.)
+    expect(page.locator("nav.navbar")).to_contain_text("Deputies" if code == "en" else "代表名单")
+
+
+def user_locale(app, user_id):
+    from notifier.accounts.models import User
+
+    with app.app_context():
+        try:
+            return _db.session.get(User, user_id).locale
+        finally:
+            _db.session.remove()
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+HEADER = ["序号", "姓名", "手机号码", "代表层级", "工作单位及职务", "标签"]
+# Row numbers as the spreadsheet shows them: the header is row 1.
+MESSY = [
+    HEADER,
+    [1, "张伟", "138 0013 8000", "全国、县级", "城关镇人民政府", "乡镇"],  # row 2: fine
+    [2, "李娜", "0571-87654321", "省级", "县人民医院", ""],  # row 3: a landline
+    [3, "王芳", "12345", "市级", "", ""],  # row 4: not a number
+    [4, "赵敏", "+86 138-0013-8000", "县级", "", ""],  # row 5: same number as row 2
+    [5, "刘洋", "15000150003", "银河系", "", ""],  # row 6: unknown level
+    [6, "", "13700137002", "县级", "", ""],  # row 7: no name
+    [7, "陈静", "13900139001", "省", "县教育局", "教育"],  # row 8: fine
+]
+# (row, column, the reason in each language)
+MESSY_ERRORS = [
+    (3, "手机号码", {"zh": "固定电话", "en": "landline"}),
+    (4, "手机号码", {"zh": "电话号码", "en": "phone number"}),
+    (5, "手机号码", {"zh": "号码重复：该号码已在第 2 行出现", "en": "Duplicate: this number already appears in row 2"}),
+    (6, "代表层级", {"zh": "无法识别的代表层级：银河系", "en": "Unknown level: 银河系"}),
+    (7, "姓名", {"zh": "缺少姓名", "en": "The name is missing"}),
+]
+CLEAN = [
+    ["姓名", "手机号码", "代表层级", "选区", "工作单位", "职务", "标签"],
+    ["周建国", 13800138001, "全国", "第一选区", "县人大常委会", "主任", "常委"],
+    ["吴晓梅", "139 0013 9002", "省级、县级", "第二选区", "城关镇人民政府", "镇长", "乡镇"],
+    ["郑海峰", "+86 150 0150 0003", "市", "第三选区", "县第一中学", "校长", "教育"],
+    ["孙丽华", "0086 137 0013 7004", "县", "第四选区", "县人民医院", "院长", "医疗"],
+    ["钱志强", "18600186005", "县级人大代表", "第五选区", "新华村村委会", "主任", "农村"],
+]
+COUNTY = {"吴晓梅", "孙丽华", "钱志强"}
+
+
+def csv_bytes(rows, encoding):
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows):
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "代表名单"
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- page helpers ---------------------------------------------------------------------------------
+
+
+def upload(page, name, data, mime):
+    page.goto("/roster/import/")
+    page.set_input_files("input[name=file]", files=[{"name": name, "mimeType": mime, "buffer": data}])
+    with page.expect_navigation():
+        page.click("#upload")
+
+
+def count(page, name):
+    return int(page.locator(f"#count-{name}").inner_text())
+
+
+def error_table(page):
+    rows = page.locator("#import-errors tbody tr")
+    return [
+        (int(rows.nth(i).locator(".issue-row").inner_text()), rows.nth(i).locator(".issue-column").inner_text(),
+         rows.nth(i).locator(".issue-message").inner_text())
+        for i in range(rows.count())
+    ]
+
+
+def listed_names(page):
+    return set(page.locator("td.col-name").all_inner_texts())
+
+
+def deputy_count(app):
+    from notifier.roster.models import Deputy
+
+    with app.app_context():
+        try:
+            return _db.session.scalar(_db.select(_db.func.count(Deputy.id)))
+        finally:
+            _db.session.remove()
+
+
+T = {
+    "zh": {
+        "preview": "检查导入文件 名单.csv", "nothing_saved": "尚未保存", "discarded": "已放弃", "no_problems": "没有发现问题",
+        "imported": "已导入", "county": "县级", "level": "层级", "roster": "代表名单", "search": "搜索",
+        "name_missing": "缺少姓名", "not_saved": "未保存", "phone": "手机号码", "add_filter": "添加筛选器",
+    },
+    "en": {
+        "preview": "Check the import of 名单.csv", "nothing_saved": "Nothing has been saved yet", "discarded": "discarded",
+        "no_problems": "No problems found", "imported": "Imported", "county": "County", "level": "Level",
+        "roster": "Deputies", "search": "Search", "name_missing": "The name is missing", "not_saved": "not saved",
+        "phone": "Mobile number", "add_filter": "Add Filter",
+    },
+}
+
+
+# --- tests ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_import_messy_then_clean_and_find_by_filter(lang, page, logged_in, screenshot, app):
+    t = T[lang]
+    logged_in("composer", lang)
+
+    # 1. A GB18030 CSV, as Chinese Excel saves it, with every kind of mistake: all of them listed.
+    upload(page, "名单.csv", csv_bytes(MESSY, "gb18030"), "text/csv")
+    expect(page.locator("h2")).to_have_text(t["preview"])
+    expect(page.locator(".alert-info")).to_contain_text(t["nothing_saved"])
+    screenshot(f"1-messy-preview-{lang}")
+    found = error_table(page)
+    assert [(row, column) for row, column, _m in found] == [(row, column) for row, column, _r in MESSY_ERRORS], found
+    for (_row, _column, message), (_r, _c, reason) in zip(found, MESSY_ERRORS):
+        assert reason[lang] in message, message
+        if lang == "en":
+            assert not re.search(r"[\u4e00-\u9fff]", message.replace("银河系", "").replace("全国, 省, 市, 县", ""))
+        else:
+            assert not re.search(r"\b(number|level|missing)\b", message, re.I), message
+    assert (count(page, "total"), count(page, "created"), count(page, "updated"), count(page, "unchanged"),
+            count(page, "error-rows")) == (7, 2, 0, 0, 5)
+    expect(page.locator("#ignored-columns")).to_contain_text("序号")
+
+    # 2. Fix nothing: cancel. Nothing was written.
+    with page.expect_navigation():
+        page.click("#discard-import")
+    expect(page.locator(".alert")).to_contain_text(t["discarded"])
+    assert deputy_count(app) == 0
+
+    # 3. A clean Excel file: no problems, five to add; apply them.
+    upload(page, "名单.xlsx", xlsx_bytes(CLEAN), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    expect(page.locator("#no-problems")).to_contain_text(t["no_problems"])
+    assert (count(page, "total"), count(page, "created"), count(page, "error-rows")) == (5, 5, 0)
+    screenshot(f"2-clean-preview-{lang}")
+    with page.expect_navigation():
+        page.click("#confirm-import")
+    expect(page.locator("h2")).to_contain_text(t["imported"])
+    assert (count(page, "created"), count(page, "updated"), count(page, "unchanged")) == (5, 0, 0)
+    screenshot(f"3-imported-{lang}")
+    assert deputy_count(app) == 5
+
+    # The same file again changes nothing, and there is nothing to confirm.
+    upload(page, "名单.xlsx", xlsx_bytes(CLEAN), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert (count(page, "created"), count(page, "updated"), count(page, "unchanged")) == (0, 0, 5)
+    expect(page.locator("#confirm-import")).to_be_disabled()
+
+    # 4. The roster: all five; the level filter, added through the filter menu, keeps the county ones.
+    page.goto("/deputies/")
+    expect(page.locator("h1, .nav-link.active, title").first).to_be_attached()
+    assert listed_names(page) == {row[0] for row in CLEAN[1:]}
+    page.click(f"a.nav-link.dropdown-toggle:has-text('{t['add_filter']}')")
+    page.click(f".field-filters a.filter:text-is('{t['level']}')")
+    level_select = page.locator("#filter_form select.filter-val")
+    expect(level_select).to_have_count(1)
+    level_select.select_option(label=t["county"], force=True)
+    with page.expect_navigation():
+        page.click("#filter_form button[type=submit]")
+    assert "flt" in page.url
+    assert listed_names(page) == COUNTY
+    levels = page.locator("td.col-levels").all_inner_texts()
+    assert all(t["county"] in cell for cell in levels), levels
+    screenshot(f"4-filtered-county-{lang}")
+
+    # 5. Search within the filtered list: by part of the number, then by organisation.
+    page.fill("input[name=search]", "13700")
+    with page.expect_navigation():
+        page.press("input[name=search]", "Enter")
+    assert listed_names(page) == {"孙丽华"}
+    expect(page.locator("td.col-phone")).to_have_text("137 0013 7004")
+    page.fill("input[name=search]", "新华村")
+    with page.expect_navigation():
+        page.press("input[name=search]", "Enter")
+    assert listed_names(page) == {"钱志强"}
+    screenshot(f"5-search-{lang}")
+    # A search for someone the filter excludes finds no one.
+    page.fill("input[name=search]", "周建国")
+    with page.expect_navigation():
+        page.press("input[name=search]", "Enter")
+    assert listed_names(page) == set()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_create_deputy_shows_validation_errors(lang, page, logged_in, screenshot, app):
+    t = T[lang]
+    logged_in("composer", lang)
+    page.goto("/deputies/new/")
+    # (An empty name is stopped by the browser itself: the field is `required`.)
+    page.fill("input[name=name]", "冯雪")
+    page.fill("input[name=phone]", "0571-87654321")
+    with page.expect_navigation():
+        page.click("form.admin-form input[type=submit].btn-primary")
+    screenshot(f"1-invalid-{lang}")
+    body = page.locator("form.admin-form, form").filter(has=page.locator("input[name=phone]"))
+    expect(body).to_contain_text({"zh": "固定电话", "en": "landline"}[lang])
+    assert deputy_count(app) == 0
+
+    page.fill("input[name=phone]", "139 0013 9009")
+    with page.expect_navigation():
+        page.click("form.admin-form input[type=submit].btn-primary")
+    assert deputy_count(app) == 1
+    page.goto("/deputies/?search=冯雪")
+    assert listed_names(page) == {"冯雪"}
