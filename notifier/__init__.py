@@ -64,6 +64,10 @@ def _register_blueprints(app):
 
     app.register_blueprint(delivery_bp)
     csrf.exempt(delivery_bp)  # Twilio signs its webhooks; there is no session to forge
+    from notifier.replies.webhook import bp as replies_webhook_bp  # issue 5: inbound texts
+
+    app.register_blueprint(replies_webhook_bp)
+    csrf.exempt(replies_webhook_bp)
     init_web(app)
     init_api(app)
 

@@ -1,0 +1,2 @@
+"""Replies (issue 5): inbound texts, what they mean, which notice they answer, tallies, reminders
+and conversations with deputies."""

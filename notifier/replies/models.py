@@ -1,0 +1,71 @@
+"""Inbound texts from deputies (and strangers), and the reminders sent for a notice."""
+from flask_babel import lazy_gettext as _l
+
+from notifier.extensions import db
+from notifier.timeutil import utcnow
+from notifier.types import UTCDateTime
+
+CONFIRM, DECLINE, TEXT, OPT_OUT, OPT_IN, HELP = "confirm", "decline", "text", "opt_out", "opt_in", "help"
+KINDS = (CONFIRM, DECLINE, TEXT, OPT_OUT, OPT_IN, HELP)
+KIND_LABELS = {
+    CONFIRM: _l("Confirmed"),
+    DECLINE: _l("Declined"),
+    TEXT: _l("Text"),
+    OPT_OUT: _l("Opt-out"),
+    OPT_IN: _l("Opt-in"),
+    HELP: _l("Help"),
+}
+# Kinds that answer a notice (the others are about the subscription or ask for help).
+ANSWERS = (CONFIRM, DECLINE, TEXT)
+
+
+class InboundMessage(db.Model):
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        db.Index("ix_inbound_messages_notice_id_deputy_id", "notice_id", "deputy_id"),
+        db.Index("ix_inbound_messages_deputy_id_received_at", "deputy_id", "received_at"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    gateway_id = db.Column(db.String(64), nullable=False, unique=True)  # Twilio MessageSid: replays stored once
+    from_number = db.Column(db.String(32), nullable=False)  # as the gateway sent it
+    to_number = db.Column(db.String(32), nullable=False, default="")
+    body = db.Column(db.Text, nullable=False, default="")
+    received_at = db.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    deputy_id = db.Column(db.ForeignKey("deputies.id", ondelete="SET NULL"))
+    notice_id = db.Column(db.ForeignKey("notices.id", ondelete="SET NULL"))
+    kind = db.Column(db.String(16), nullable=False, default=TEXT, index=True)
+    code = db.Column(db.String(8))  # the reply code written in the text, if any
+    late = db.Column(db.Boolean, nullable=False, default=False)  # after the notice's reply deadline
+    read_at = db.Column(UTCDateTime)
+    read_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
+    handled_at = db.Column(UTCDateTime)
+    handled_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
+
+    deputy = db.relationship("Deputy")
+    notice = db.relationship("Notice")
+    read_by = db.relationship("User", foreign_keys=[read_by_id])
+    handled_by = db.relationship("User", foreign_keys=[handled_by_id])
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    def __repr__(self):
+        return f"<InboundMessage {self.id} {self.from_number} {self.kind}>"
+
+
+class Reminder(db.Model):
+    """A follow-up notice sent to the deputies who had not replied to `notice_id`."""
+
+    __tablename__ = "notice_reminders"
+
+    id = db.Column(db.Integer, primary_key=True)
+    notice_id = db.Column(db.ForeignKey("notices.id", ondelete="CASCADE"), nullable=False, index=True)
+    reminder_notice_id = db.Column(db.ForeignKey("notices.id", ondelete="CASCADE"), nullable=False, unique=True)
+    automatic = db.Column(db.Boolean, nullable=False, default=False)
+    deputy_count = db.Column(db.Integer, nullable=False, default=0)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    created_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
+
+    reminder_notice = db.relationship("Notice", foreign_keys=[reminder_notice_id])

@@ -1,0 +1,45 @@
+"""One-off texts from staff to a deputy (the conversation page). Approval applies like a notice,
+unless the admin setting `direct_replies_without_approval` is on: then the text goes straight to
+the outbox."""
+from flask import current_app
+from flask_babel import gettext as _
+
+from notifier.audit.service import record
+from notifier.delivery import outbox
+from notifier.extensions import db
+from notifier.notices import rendering, workflow
+from notifier.replies.settings import get_setting
+
+MAX_TEXT = 500
+
+
+def send_to_deputy(deputy, text, actor):
+    """Returns ("sent", Message) when texted at once, or ("notice", Notice) when it went through
+    the workflow (pending approval, or approved at once when approval is off).
+    workflow.NotAllowed / workflow.NoticeInvalid for a role or text that will not do."""
+    if not actor.can("compose"):
+        raise workflow.NotAllowed(_("Your role does not allow sending texts."))
+    text = (text or "").strip()
+    if not text:
+        raise workflow.NoticeInvalid({"body": [_("The text is required.")]})
+    if len(text) > MAX_TEXT:
+        raise workflow.NoticeInvalid({"body": [_("At most %(n)s characters.", n=MAX_TEXT)]})
+    if deputy.opted_out or not deputy.active:
+        raise workflow.NoticeInvalid({"body": [_("This deputy has opted out or is inactive and cannot be texted.")]})
+    if get_setting("direct_replies_without_approval"):
+        body = current_app.config.get("SMS_SIGNATURE", "") + text
+        try:
+            rendering.check_length(rendering.measure(body))
+        except rendering.RenderError as exc:
+            raise workflow.NoticeInvalid({"body": [str(exc)]}) from None
+        message = outbox.create_messages([deputy], body, commit=False)[0]
+        record("reply.send", deputy, actor=actor, message_id=message.id)
+        db.session.commit()
+        outbox.enqueue([message.id])
+        return "sent", message
+    notice = workflow.create_notice({
+        "title": _("Reply to %(name)s", name=deputy.name)[:200], "body": text.replace("{", "{{").replace("}", "}}"),
+        "category": "other", "source": "congress", "audience": {"deputy_ids": [deputy.id]}, "reply": "none",
+    }, actor)
+    workflow.submit(notice, actor)
+    return "notice", notice
