@@ -1,0 +1,82 @@
+"""Twilio error codes in plain language (Chinese through the catalogue), and which are worth retrying.
+
+Codes from https://www.twilio.com/docs/api/errors. `transient` means a later attempt may well
+succeed (the phone was off, the carrier or Twilio was busy); the others need a person to act.
+"""
+import dataclasses
+
+from flask_babel import lazy_gettext as _l
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorInfo:
+    code: str
+    title: object  # lazy strings: shown in the reader's language
+    advice: object
+    transient: bool
+
+
+def _e(code, title, advice, transient=False):
+    return ErrorInfo(str(code), title, advice, transient)
+
+
+CODES = {e.code: e for e in (
+    _e(20003, _l("Authentication failed"), _l("The gateway account or token is wrong; an administrator must fix "
+                                              "the gateway settings.")),
+    _e(20429, _l("Too many requests"), _l("The gateway asked us to slow down; sending again later usually works."),
+       True),
+    _e(21211, _l("Invalid phone number"), _l("The number is not a valid phone number; correct it in the roster.")),
+    _e(21408, _l("Region not enabled"), _l("The gateway account may not send to this country or region; an "
+                                           "administrator must enable it.")),
+    _e(21610, _l("Recipient unsubscribed"), _l("The deputy replied STOP (退订); nothing is sent until they opt in "
+                                               "again.")),
+    _e(21612, _l("Number cannot be reached from this sender"), _l("The gateway cannot route from our number to "
+                                                                  "this one; check the sender settings.")),
+    _e(21614, _l("Not a mobile number"), _l("The number is a landline or not a mobile number; ask the deputy for "
+                                            "a mobile number.")),
+    _e(21617, _l("Text too long"), _l("The text exceeds 1,600 characters; shorten the notice.")),
+    _e(30001, _l("Queue overflow"), _l("Too many texts were waiting at the gateway; sending again later usually "
+                                       "works."), True),
+    _e(30002, _l("Account suspended"), _l("The gateway account is suspended; an administrator must contact the "
+                                          "provider.")),
+    _e(30003, _l("Phone unreachable"), _l("The phone was switched off or out of coverage; sending again later "
+                                          "usually works."), True),
+    _e(30004, _l("Message blocked"), _l("The recipient or their carrier blocks texts from this sender.")),
+    _e(30005, _l("Unknown number"), _l("The carrier says the number does not exist or is no longer in service; "
+                                       "check the roster.")),
+    _e(30006, _l("Landline or unreachable carrier"), _l("The number is a landline or its carrier cannot receive "
+                                                        "texts.")),
+    _e(30007, _l("Filtered by the carrier"), _l("The carrier filtered the text as spam or for its content; review "
+                                                "the wording.")),
+    _e(30008, _l("Unknown delivery error"), _l("The carrier gave no reason; sending again later often works."),
+       True),
+    _e(30009, _l("Missing segment"), _l("A part of a long text was lost on the way; sending again usually "
+                                        "works."), True),
+    _e(30032, _l("Sender number not verified"), _l("The toll-free sender number is not verified; an administrator "
+                                                   "must complete the verification.")),
+)}
+TRANSIENT_CODES = frozenset(code for code, info in CODES.items() if info.transient)
+GAVE_UP = "gave up after"  # the delivery engine's reason when transient errors used up the attempts
+
+
+def explain(code):
+    """The ErrorInfo of a code, or a generic one for codes not in the table (None for no code)."""
+    if not code:
+        return None
+    info = CODES.get(str(code))
+    if info is not None:
+        return info
+    if str(code).isdigit() and int(code) >= 500 and int(code) < 600:
+        return ErrorInfo(str(code), _l("Gateway server error"), _l("The gateway had a fault; sending again later "
+                                                                   "usually works."), True)
+    return ErrorInfo(str(code), _l("Other error"), _l("See the error text and the gateway's documentation for "
+                                                      "this code."), False)
+
+
+def is_transient(code, message=None):
+    """Would a new attempt plausibly succeed? True for transient codes and for texts the engine gave up
+    on after retrying transient errors."""
+    info = explain(code)
+    if info is not None and info.transient:
+        return True
+    return bool(message) and str(message).startswith(GAVE_UP)

@@ -1,0 +1,139 @@
+"""Streamed exports of the message log and of a notice's recipients, as CSV or XLSX.
+
+Rows are read a batch at a time (keyset on id), so memory stays flat however many rows there
+are: CSV is produced as the response is sent; XLSX is written with openpyxl's write_only mode to
+a temporary file (its rows go to disk as they are added) which is then sent in chunks. Every text
+cell is neutralised against formula injection (notifier.roster.exporter.escape_cell).
+"""
+import csv
+import io
+import os
+import tempfile
+
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from notifier.delivery.models import Message
+from notifier.extensions import db
+from notifier.reports.config import conf
+from notifier.reports.log import level_labels, log_query, message_rows
+from notifier.roster.exporter import escape_cell
+
+FORMATS = ("csv", "xlsx")
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+CHUNK = 64 * 1024
+
+
+def headers():
+    return [_("Message"), _("Notice"), _("Notice title"), _("Deputy"), _("Levels"), _("Number"), _("Status"),
+            _("Segments"), _("Attempts"), _("Created"), _("Queued"), _("Sent"), _("Delivered"), _("Failed"),
+            _("Error code"), _("Error"), _("Reply"), _("Reply text"), _("Replied at")]
+
+
+def _when(iso):
+    from datetime import datetime
+
+    return format_datetime(datetime.fromisoformat(iso), "yyyy-MM-dd HH:mm:ss") if iso else ""
+
+
+def cells(row):
+    """One exported row, every text cell escaped."""
+    reply = row["reply"] or {}
+    values = [row["id"], row["notice_id"] or "", row["notice_title"] or "", row["name"] or "",
+              "、".join(level_labels(row["levels"])), row["to"], row["status_label"], row["segments"], row["attempts"],
+              _when(row["created_at"]), _when(row["queued_at"]), _when(row["sent_at"]), _when(row["delivered_at"]),
+              _when(row["failed_at"]), row["error_code"] or "", row["error_message"] or "",
+              reply.get("kind_label", ""), reply.get("body", ""), _when(reply.get("received_at"))]
+    return [escape_cell(v) for v in values]
+
+
+def batches(query, mask=None, batch=None):
+    """Dict rows of `query` (a select(Message)) in id order, `batch` rows per database round trip."""
+    batch = batch or conf("REPORTS_EXPORT_BATCH")
+    after = 0
+    while True:
+        messages = db.session.scalars(query.order_by(None).where(Message.id > after).order_by(Message.id)
+                                      .limit(batch)).all()
+        if not messages:
+            return
+        after = messages[-1].id
+        rows = message_rows(messages, mask)
+        for message in messages:  # nothing read so far stays in the session's identity map
+            db.session.expunge(message)
+        yield rows
+        if len(messages) < batch:
+            return
+
+
+def notice_query(notice_id):
+    return select(Message).where(Message.notice_id == notice_id)
+
+
+def csv_chunks(query, mask=None):
+    """The CSV (UTF-8 with a BOM, which Excel needs to read Chinese) in chunks of text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow([escape_cell(h) for h in headers()])
+    for rows in batches(query, mask):
+        for row in rows:
+            writer.writerow(cells(row))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.getvalue():
+        yield buffer.getvalue()
+
+
+def write_xlsx(query, path, mask=None, title=None):
+    """Write the rows to an XLSX file at `path` (write_only: rows are flushed to disk as added)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=(title or _("Messages"))[:31])
+    sheet.append([escape_cell(h) for h in headers()])
+    count = 0
+    for rows in batches(query, mask):
+        for row in rows:
+            sheet.append(cells(row))
+            count += 1
+    workbook.save(path)
+    return count
+
+
+def xlsx_chunks(query, mask=None, title=None):
+    """The XLSX file in byte chunks; the temporary file is removed once sent (or abandoned)."""
+    handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="notifier-export-")
+    os.close(handle)
+    try:
+        write_xlsx(query, path, mask, title)
+        with open(path, "rb") as stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+def chunks(fmt, query, mask=None, title=None):
+    if fmt == "csv":
+        return (chunk.encode("utf-8") for chunk in csv_chunks(query, mask))
+    return xlsx_chunks(query, mask, title)
+
+
+def record_export(what, fmt, actor, target=None, **detail):
+    """Exports hand out personal data: each one is an audit event (committed at once, before the
+    file is produced, so an abandoned download is still on record)."""
+    from notifier.audit.service import record
+
+    record(f"export.{what}", target, actor=actor, format=fmt, **detail)
+    db.session.commit()
+
+
+def filename(stem, fmt):
+    return f"{stem}.{fmt}"
+
+
+__all__ = ["FORMATS", "MIMETYPES", "chunks", "csv_chunks", "write_xlsx", "notice_query", "log_query", "filename"]

@@ -1,0 +1,54 @@
+"""Replies as the reports need them, from the replies package (issue 5) when it is installed.
+
+Kept behind this one module so the reports work (with zeros) on a platform without replies.
+"""
+from sqlalchemy import select, tuple_
+
+from notifier.extensions import db
+
+EMPTY_TALLY = {"confirmed": 0, "declined": 0, "other": 0, "opted_out": 0, "none": 0, "late": 0}
+
+
+def _replies():
+    try:
+        from notifier.replies import models, service
+    except ImportError:  # the replies issue is not part of this installation
+        return None, None
+    return models, service
+
+
+def tally(notice_id):
+    """Counts of confirmed, declined, other, opted_out, none (and late, recipients) for a notice."""
+    _models, service = _replies()
+    if service is None or not hasattr(service, "tally_counts"):
+        return dict(EMPTY_TALLY)
+    return {**EMPTY_TALLY, **service.tally_counts(notice_id)}
+
+
+def for_messages(pairs):
+    """{(notice_id, deputy_id): InboundMessage} of the reply that counts for each pair: the latest
+    answer (confirm, decline, text), else the latest opt-out (the rule of replies.service.answers)."""
+    models, _service = _replies()
+    pairs = {(n, d) for n, d in pairs if n is not None and d is not None}
+    if models is None or not pairs:
+        return {}
+    inbound = models.InboundMessage
+    answers = tuple(models.ANSWERS)
+    rows = db.session.scalars(
+        select(inbound).where(tuple_(inbound.notice_id, inbound.deputy_id).in_(sorted(pairs)),
+                              inbound.kind.in_((*answers, models.OPT_OUT)))
+        .order_by(inbound.received_at, inbound.id)).all()
+    latest = {}
+    for row in rows:
+        key = (row.notice_id, row.deputy_id)
+        held = latest.get(key)
+        if held is None or row.kind in answers or held.kind not in answers:
+            latest[key] = row
+    return latest
+
+
+def reply_dict(row):
+    if row is None:
+        return None
+    return {"id": row.id, "kind": row.kind, "kind_label": str(row.kind_label), "body": row.body,
+            "received_at": row.received_at.isoformat() if row.received_at else None, "late": bool(row.late)}
