@@ -7,6 +7,7 @@ same lock: once cancel has committed, no further chunk is written, and every row
 visible to its UPDATE.
 """
 import logging
+import time
 from datetime import timedelta
 
 from sqlalchemy import exists, func, insert, select, update
@@ -15,13 +16,13 @@ from notifier.audit.service import record
 from notifier.delivery import dispatch as seam
 from notifier.delivery import outbox
 from notifier.delivery.models import FINAL_STATUSES, PENDING, QUEUED, SKIPPED, STATUSES, Message
-from notifier.delivery.segments import count_segments
 from notifier.extensions import db
 from notifier.notices import rendering
-from notifier.notices.audience import resolve, skip_reason
+from notifier.notices.audience import audience_query, skip_reason
 from notifier.notices.config import conf
 from notifier.notices.models import APPROVED, CANCELLED, COMPLETED, SCHEDULED, SENDING, Notice
 from notifier.notices.schedule import quiet_until
+from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,6 @@ def request_dispatch(notice_id):
     """The seam to the broker: a worker runs dispatch_notice(notice_id). If the task is lost, the
     periodic tick finds the notice still `approved` and asks again."""
     seam.send_task(DISPATCH_TASK, [notice_id], seam.PERIODIC_QUEUE)
-
-
-def _chunks(rows, size):
-    first = min(FIRST_CHUNK, size)
-    yield rows[:first]
-    for start in range(first, len(rows), size):
-        yield rows[start:start + size]
 
 
 def _locked_status(notice_id):
@@ -59,33 +53,46 @@ def dispatch_notice(notice_id):
         if notice is None or notice.status != SENDING or notice.dispatched_at is not None:
             db.session.rollback()
             return {"written": 0, "queued": 0}
-    record("notice.send", db.session.get(Notice, notice_id), actor="system")
+    if started:
+        record("notice.send", db.session.get(Notice, notice_id), actor="system")
     db.session.commit()
 
     notice = db.session.get(Notice, notice_id)
-    audience = resolve(notice.audience or {})
-    done = set(db.session.scalars(select(Message.deputy_id).where(Message.notice_id == notice_id)))
-    rows = [r for r in audience.rows if r.id not in done]
+    spec = notice.audience or {}
     body, mode, code, deadline = notice.body, notice.reply_mode, notice.reply_code, notice.reply_deadline
     personal = bool(rendering.placeholders_in(body))
     shared = None if personal else rendering.render_text(body, None, mode, code, deadline)
     sender = outbox.default_sender()
-    measured = {}
+    measure = rendering.SegmentCache()
     size = max(1, conf("NOTICE_DISPATCH_CHUNK"))
     written = queued = 0
-    db.session.expire_all()
-    for chunk in _chunks(rows, size):
+    clock = time.monotonic()
+    db.session.commit()
+    # The audience is read a chunk at a time (keyset on id), so the first chunk is written and
+    # queued without waiting for a large audience to be read; deputies already written (a resumed
+    # dispatch) are left out by the NOT EXISTS.
+    after, limit = 0, min(FIRST_CHUNK, size)
+    while True:
         if _locked_status(notice_id) != SENDING:  # cancelled: write nothing more
             db.session.rollback()
             break
+        chunk = db.session.execute(
+            audience_query(spec).where(Deputy.id > after, ~exists().where(
+                Message.notice_id == notice_id, Message.deputy_id == Deputy.id)).limit(limit)).all()
         if not chunk:
             db.session.commit()
-            continue
+            total = db.session.scalar(select(func.count()).select_from(Message).where(Message.notice_id == notice_id))
+            db.session.execute(update(Notice).where(Notice.id == notice_id, Notice.status == SENDING)
+                               .values(dispatched_at=utcnow(), recipient_count=total))
+            db.session.commit()
+            complete_if_done(notice_id)
+            break
+        after, limit = chunk[-1].id, size
         stamp = utcnow()
         values = []
         for row in chunk:
-            text = rendering.render_text(body, row, mode, code, deadline) if personal else shared
-            info = measured.get(text) or measured.setdefault(text, count_segments(text))
+            text = rendering.render_text(body, row, mode, code, deadline, checked=True) if personal else shared
+            info = measure(text)
             reason = skip_reason(row)
             values.append({"notice_id": notice_id, "deputy_id": row.id, "to": row.phone, "body": text,
                            "segments": info.segments, "encoding": info.encoding, "sender": sender,
@@ -98,12 +105,11 @@ def dispatch_notice(notice_id):
         db.session.commit()  # releases the lock: cancel may now take it
         written += len(inserted)
         queued += len(outbox.enqueue([r.id for r in inserted if r.status == PENDING]))
-    else:
-        total = db.session.scalar(select(func.count()).select_from(Message).where(Message.notice_id == notice_id))
-        db.session.execute(update(Notice).where(Notice.id == notice_id, Notice.status == SENDING)
-                           .values(dispatched_at=utcnow(), recipient_count=total))
-        db.session.commit()
-        complete_if_done(notice_id)
+        if written == len(inserted):
+            log.info("notice %s: first %s messages queued %.3fs after dispatch started", notice_id, written,
+                     time.monotonic() - clock)
+    log.info("notice %s: %s messages written, %s queued in %.3fs", notice_id, written, queued,
+             time.monotonic() - clock)
     return {"written": written, "queued": queued}
 
 

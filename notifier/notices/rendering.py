@@ -62,9 +62,11 @@ def reply_instruction(reply_mode, code, deadline=None):
     return text
 
 
-def render_text(body, deputy=None, reply_mode="none", code=None, deadline=None, signature=None):
-    """The full text for one deputy (an object or dict with name/title/...; None: a sample)."""
-    placeholders_in(body)
+def render_text(body, deputy=None, reply_mode="none", code=None, deadline=None, signature=None, checked=False):
+    """The full text for one deputy (an object or dict with name/title/...; None: a sample).
+    `checked=True` skips validating the body (dispatch has done it once for every deputy)."""
+    if not checked:
+        placeholders_in(body)
     values = _values(deputy)
     signature = current_app.config.get("SMS_SIGNATURE", "") if signature is None else signature
     text = signature + body.strip().format(**values)
@@ -98,3 +100,25 @@ def check_length(rendered):
     if rendered.segments > limit:
         raise RenderError(_("The text is %(segments)s segments long; the most allowed is %(limit)s.",
                             segments=rendered.segments, limit=limit))
+
+
+class SegmentCache:
+    """count_segments for many texts of one notice, cheaply: once a text needs UCS-2 and has no
+    character outside the BMP, its segments depend on its length alone (70, then 67 per segment)."""
+
+    def __init__(self):
+        self.by_text, self.by_length = {}, {}
+
+    def __call__(self, text):
+        found = self.by_text.get(text)
+        if found is not None:
+            return found
+        bmp = not text or max(text) < "\U00010000"
+        info = self.by_length.get(len(text)) if bmp else None
+        if info is None:
+            info = count_segments(text)
+            if bmp and info.encoding == "UCS-2":
+                self.by_length[len(text)] = info
+        if len(self.by_text) < 1000:
+            self.by_text[text] = info
+        return info

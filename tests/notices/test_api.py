@@ -20,7 +20,8 @@ def api(client, make_user, token_for, deputies):
     headers = {role: token_for(u) for role, u in people.items()}
 
     def call(method, path, role="composer", **kwargs):
-        return client.open(f"/api/v1/notices{path}", method=method, headers=headers[role], **kwargs)
+        return client.open(f"/api/v1/notices{path}", method=method,
+                           headers={**headers[role], "Accept-Language": "en"}, **kwargs)
 
     call.people = people
     return call

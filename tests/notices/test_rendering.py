@@ -13,6 +13,16 @@ from notifier.notices.rendering import (
 )
 
 
+@pytest.fixture(autouse=True)
+def english(ctx, app):
+    """Messages are matched in English here (the Chinese catalogue part is layered in for the package)."""
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        yield
+
+
+
 class D:
     name, title, organisation, constituency = "王芳", "主任", "县医院", "城关选区"
 

@@ -14,6 +14,16 @@ from notifier.notices.workflow import NotAllowed, NoticeInvalid, WorkflowError
 from tests.notices.conftest import notice_data, user
 
 
+@pytest.fixture(autouse=True)
+def english(ctx, app):
+    """Messages are matched in English here (the Chinese catalogue part is layered in for the package)."""
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        yield
+
+
+
 @pytest.fixture
 def people(ctx):
     from notifier.accounts.service import create_user

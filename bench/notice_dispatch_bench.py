@@ -1,0 +1,159 @@
+"""Notice dispatch benchmark (not a test): approve a notice to N deputies (10,000 by default) and
+measure the time from approval to the first and to the last text accepted by the Twilio simulator.
+
+Approval runs in this process (as the web would); a Celery worker runs the dispatch (message rows
+written in chunks, each queued as soon as it is committed) and the sending; the simulator answers
+with --latency-ms. No rate cap unless --rate is given.
+
+    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/notifier_bench \\
+    BENCH_REDIS_URL=redis://127.0.0.1:6379/9 python bench/notice_dispatch_bench.py [-n 10000]
+
+The schema of BENCH_DATABASE_URL is DROPPED and rebuilt, and BENCH_REDIS_URL is flushed: give
+it a database and a Redis db of its own.
+"""
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=10000, help="deputies in the audience (default 10000)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=4, help="threads per worker")
+    parser.add_argument("--batch", type=int, default=100, help="SEND_BATCH_SIZE")
+    parser.add_argument("--chunk", type=int, default=1000, help="NOTICE_DISPATCH_CHUNK: rows per INSERT")
+    parser.add_argument("--latency-ms", type=float, default=150)
+    parser.add_argument("--rate", type=float, default=100000, help="SMS_RATE_LIMIT, segments/s (default: no cap)")
+    args = parser.parse_args()
+    db_url, redis_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_REDIS_URL")
+    if not db_url or not redis_url:
+        parser.error("set BENCH_DATABASE_URL and BENCH_REDIS_URL (they are reset by the benchmark)")
+
+    from notifier.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    port = free_port()
+    sim_url = f"http://127.0.0.1:{port}"
+    settings = {
+        "NOTIFIER_ENV": "testing", "TEST_DATABASE_URL": db_url, "TEST_REDIS_URL": redis_url,
+        "TEST_PUBLIC_BASE_URL": f"http://127.0.0.1:{free_port()}",  # web-less: nobody takes callbacks
+        "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": sim_url, "TWILIO_FROM_NUMBER": "+15005550006",
+        "SMS_RATE_LIMIT": str(args.rate), "SEND_BATCH_SIZE": str(args.batch), "TWILIO_HTTP_TIMEOUT": "30",
+        "SMS_REQUEUE_AFTER_SECONDS": "3000", "NOTICE_DISPATCH_CHUNK": str(args.chunk), "PYTHONPATH": ROOT,
+    }
+    os.environ.update(settings)
+    env = {**os.environ, **settings}
+
+    import redis
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from notifier import create_app
+    from notifier.accounts.models import User
+    from notifier.extensions import db
+    from notifier.notices import workflow
+    from tests.notices.conftest import add_deputies
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url, REDIS_URL=redis_url, TWILIO_API_BASE_URL=sim_url)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        for start in range(0, args.n, 5000):
+            add_deputies(min(5000, args.n - start), levels=("county",), start=start)
+        composer = User(username="composer", role="composer", password_hash="x")
+        approver = User(username="approver", role="approver", password_hash="x")
+        db.session.add_all([composer, approver])
+        db.session.commit()
+        notice = workflow.create_notice({
+            "title": "基准测试", "body": "{name}代表：定于本周五上午九时召开县人大常委会会议，请准时出席。",
+            "category": "meeting", "source": "congress", "audience": {"levels": ["county"]}, "reply": "confirm"},
+            composer)
+        workflow.submit(notice, composer)
+        notice_id, approver_id = notice.id, approver.id
+        db.session.remove()
+    redis.Redis.from_url(redis_url).flushdb()
+
+    procs = {}
+    procs["simulator"] = subprocess.Popen(
+        [sys.executable, "-m", "notifier.simulator", "--port", str(port), "--quiet", "--latency-ms",
+         str(args.latency_ms)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{sim_url}/_sim/health", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        requests.post(f"{sim_url}/_sim/config", json={"callback_retries": 0, "callback_timeout": 0.5}, timeout=5)
+        for w in range(args.workers):
+            log = open(f"/tmp/notice-bench-worker{w}.log", "w")  # noqa: SIM115
+            procs[f"worker{w}"] = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO",
+                 "-n", f"nbench{w}@%h", "--concurrency", str(args.concurrency), "--without-gossip",
+                 "--without-mingle"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        time.sleep(8)  # worker start-up is not part of the run
+
+        with app.app_context():
+            started = time.monotonic()
+            workflow.approve(db.session.get(type(notice), notice_id), db.session.get(User, approver_id))
+            approved_s = time.monotonic() - started
+            db.session.remove()
+        first = None
+        while True:
+            count = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()["messages"]
+            now = time.monotonic()
+            if count and first is None:
+                first = now - started
+            if count >= args.n:
+                break
+            if now - started > 3600:
+                raise SystemExit(f"gave up: {count} of {args.n} accepted")
+            time.sleep(0.02 if first is None else 0.25)
+        last = time.monotonic() - started
+        with app.app_context():
+            from notifier.notices.models import Notice
+
+            row = db.session.get(Notice, notice_id)
+            written_s = (row.dispatched_at - row.approved_at).total_seconds() if row.dispatched_at else None
+        accepted = requests.get(f"{sim_url}/_sim/messages", timeout=120).json()["messages"]
+        duplicates = len(accepted) - len({m["to"] for m in accepted})
+        print(f"\nNotice dispatch benchmark: {args.n} deputies, {args.workers} worker(s) x {args.concurrency} threads, "
+              f"send batch {args.batch}, insert chunk {args.chunk}, simulator latency {args.latency_ms:g} ms, "
+              f"rate cap {args.rate:g}/s")
+        print(f"  approve() returned after {approved_s * 1000:.0f} ms")
+        print(f"  approval -> first text accepted: {first:.2f} s")
+        if written_s is not None:
+            print(f"  approval -> every message row written and queued: {written_s:.2f} s")
+        print(f"  approval -> last text accepted:  {last:.2f} s ({args.n / last:.0f} texts/s overall); "
+              f"duplicates at the gateway: {duplicates}")
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
