@@ -1,0 +1,80 @@
+"""Classification tables (Chinese and English, full-width, punctuation, spaces, mixed texts) and
+a property: whatever arrives, classify() answers one of the kinds and never raises."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from notifier.replies.classify import classify, find_code, normalise
+from notifier.replies.models import KINDS
+from notifier.replies.words import DEFAULT_WORDS
+
+TABLE = [
+    # confirm
+    ("1", "confirm"), ("１", "confirm"), (" 1 ", "confirm"), ("1。", "confirm"), ("1!", "confirm"),
+    ("是", "confirm"), ("确认", "confirm"), ("参加", "confirm"), ("收到", "confirm"), ("好", "confirm"),
+    ("好的！", "confirm"), ("收到，准时参加", "confirm"), ("确认参加，谢谢", "confirm"), ("1 收到", "confirm"),
+    ("1收到", "confirm"), ("yes", "confirm"), ("YES", "confirm"), ("Ｙｅｓ！", "confirm"), ("y", "confirm"),
+    ("OK", "confirm"), ("yes, I will come", "confirm"), ("#27 1", "confirm"), ("1 #27", "confirm"),
+    ("１＃２７", "confirm"), ("确 认", "confirm"), ("\u200b1\u200b", "confirm"),
+    # decline
+    ("2", "decline"), ("２", "decline"), ("2 出差在外", "decline"), ("2，请假", "decline"), ("否", "decline"),
+    ("不参加", "decline"), ("请假", "decline"), ("请假，在外地开会", "decline"), ("参加不了", "decline"),
+    ("不能参加。", "decline"), ("no", "decline"), ("NO!", "decline"), ("N", "decline"), ("no, sorry", "decline"),
+    ("2 #31", "decline"),
+    # opt-out / opt-in / help
+    ("退订", "opt_out"), ("退 订", "opt_out"), ("TD", "opt_out"), ("td", "opt_out"), ("T", "opt_out"),
+    ("STOP", "opt_out"), ("Stop.", "opt_out"), ("ＳＴＯＰ", "opt_out"), ("unsubscribe", "opt_out"),
+    ("取消订阅", "opt_out"), ("退订 #27", "opt_out"),
+    ("START", "opt_in"), ("订阅", "opt_in"), ("重新订阅", "opt_in"), ("unstop", "opt_in"),
+    ("HELP", "help"), ("help!", "help"), ("帮助", "help"), ("?", "help"), ("？", "help"),
+    # free text, kept whole
+    ("", "text"), ("   ", "text"), ("请问会议在几楼？", "text"), ("12", "text"), ("21", "text"),
+    ("我想反映一下村里修路的问题", "text"), ("I cannot attend", "text"), ("不想退订，但是短信太多了", "text"),
+    ("参加时间能改到下午吗，我上午有事不能来", "text"), ("😀", "text"), ("#27", "text"),
+    ("stop sending me the meeting times please", "text"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), TABLE)
+def test_classification_table(text, kind):
+    assert classify(text) == kind
+
+
+def test_normalise_folds_width_case_spaces_and_punctuation():
+    assert normalise("  Ｙｅｓ，　我会来！！ ") == "yes 我会来"
+    assert normalise("１２３") == "123"
+    assert normalise(None) == ""
+
+
+def test_codes_are_found_in_any_width():
+    assert find_code("1 #27") == "27" and find_code("１＃２７") == "27" and find_code("# 105 好") == "105"
+    assert find_code("收到") is None
+
+
+def test_word_lists_come_from_config(app):
+    with app.app_context():
+        app.config["REPLY_WORDS"] = {"confirm": ["到"]}
+        try:
+            assert classify("到") == "confirm"
+            assert classify("收到") == "text"  # the configured list replaced the default one
+        finally:
+            app.config["REPLY_WORDS"] = None
+        assert classify("收到") == "confirm"
+
+
+def test_every_default_word_classifies_as_its_kind():
+    for kind, words in DEFAULT_WORDS.items():
+        for word in words:
+            assert classify(word) == kind, word
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=300))
+def test_classification_never_raises(text):
+    assert classify(text) in KINDS
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([w for ws in DEFAULT_WORDS.values() for w in ws]), st.text(" 　,，.。!！", max_size=4))
+def test_padding_with_spaces_and_punctuation_changes_nothing(word, pad):
+    assert classify(pad + word + pad) == classify(word)
