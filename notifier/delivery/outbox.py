@@ -6,7 +6,9 @@
 import dataclasses
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import ARRAY, Integer, any_, bindparam, insert, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import set_committed_value
 
 from notifier.delivery import dispatch
 from notifier.delivery.models import (
@@ -88,14 +90,27 @@ def create_messages(recipients, body=None, notice_id=None, sender=None, commit=T
             existing[recipient.deputy_id] = True  # a repeated deputy in one call gets one row
     if new_rows:
         # One multi-row INSERT ... RETURNING (thousands of rows per notice), rows back in order.
-        created = db.session.scalars(insert(Message).returning(Message, sort_by_parameter_order=True), new_rows).all()
+        # Small pages: psycopg parses very long statements slowly.
+        created = db.session.scalars(insert(Message).returning(Message, sort_by_parameter_order=True)
+                                     .execution_options(insertmanyvalues_page_size=100), new_rows).all()
         for slot, message in zip(slots, created, strict=True):
             rows[slot] = message
         record_events([(m.id, "status", SKIPPED, "worker", m.error_message) for m in created if m.status == SKIPPED])
     rows = [r for r in rows if r is not None and r is not True]
     if commit:
-        db.session.commit()
+        _commit_keeping(rows)
     return rows
+
+
+def _commit_keeping(rows):
+    """Commit, and keep the rows' loaded values: otherwise reading `m.id` on each of thousands of
+    rows expired by the commit would reload them one SELECT at a time."""
+    keys = [attr.key for attr in sa_inspect(Message).column_attrs]
+    loaded = [(row, {key: row.__dict__[key] for key in keys if key in row.__dict__}) for row in rows]
+    db.session.commit()
+    for row, values in loaded:
+        for key, value in values.items():
+            set_committed_value(row, key, value)
 
 
 def enqueue(message_ids, countdown=None):
@@ -106,11 +121,13 @@ def enqueue(message_ids, countdown=None):
         return []
     now = utcnow()
     queued = []
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start:start + 1000]
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
         queued += db.session.scalars(
-            update(Message).where(Message.id.in_(chunk), Message.status.in_((PENDING, QUEUED)))
+            update(Message).where(id_in(Message.id, chunk), Message.status.in_((PENDING, QUEUED)))
             .values(status=QUEUED, queued_at=now, updated_at=now).returning(Message.id)
+            # Rows in the session are expired by the commit below; do not scan them per chunk.
+            .execution_options(synchronize_session=False)
         ).all()
     queued.sort()
     record_events([(mid, "status", QUEUED, "worker", None) for mid in queued])
@@ -125,6 +142,7 @@ def cancel(message_ids, reason=None):
     ids = db.session.scalars(
         update(Message).where(Message.id.in_(list(message_ids)), Message.status.in_((PENDING, QUEUED)))
         .values(status=CANCELLED, error_message=reason, updated_at=now).returning(Message.id)
+        .execution_options(synchronize_session=False)
     ).all()
     record_events([(mid, "status", CANCELLED, "worker", reason) for mid in ids])
     db.session.commit()
@@ -135,12 +153,21 @@ def record_event(message_id, kind, status, source, detail=None, raw=None):
     record_events([(message_id, kind, status, source, detail)], raw=raw)
 
 
+def id_in(column, ids):
+    """`column IN ids`, as one array parameter on PostgreSQL: thousands of placeholders make
+    statements slow to build and parse."""
+    ids = list(ids)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def record_events(rows, raw=None):
     """Insert events in one statement: (message_id, kind, status, source, detail) tuples."""
     if not rows:
         return
     now = utcnow()
-    db.session.execute(insert(MessageEvent), [
+    db.session.execute(insert(MessageEvent).execution_options(insertmanyvalues_page_size=200), [
         {"message_id": mid, "at": now, "kind": kind, "status": status, "source": source,
          "detail": (detail or None) and str(detail)[:500], "raw": raw}
         for mid, kind, status, source, detail in rows

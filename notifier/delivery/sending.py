@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from notifier.delivery import dispatch
 from notifier.delivery.gateway import ACCEPTED, PERMANENT, TRANSIENT, Outbound, gateway_for
 from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, Message
-from notifier.delivery.outbox import record_events
+from notifier.delivery.outbox import id_in, record_events
 from notifier.extensions import db
 from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
@@ -68,7 +68,7 @@ def deliver(message_ids, gateway=None, limiter=None):
     limiter = limiter or get_limiter()
     rows = db.session.execute(
         select(Message.id, Message.to, Message.body, Message.segments, Message.sender)
-        .where(Message.id.in_(list(message_ids)), Message.status == QUEUED).order_by(Message.id)
+        .where(id_in(Message.id, message_ids), Message.status == QUEUED).order_by(Message.id)
     ).all()
     db.session.commit()
     summary = {"accepted": 0, "retry": 0, "failed": 0, "unknown": 0, "deferred": 0, "skipped": len(message_ids) - len(rows)}
@@ -97,7 +97,7 @@ def deliver(message_ids, gateway=None, limiter=None):
     claimed = set()
     if reserved:
         claimed = set(db.session.scalars(
-            update(Message).where(Message.id.in_([r.id for r, _ in reserved]), Message.status == QUEUED)
+            update(Message).where(id_in(Message.id, [r.id for r, _ in reserved]), Message.status == QUEUED)
             .values(status=SENDING, claimed_at=now, attempts=Message.attempts + 1, updated_at=now)
             .returning(Message.id)
         ).all())
