@@ -38,8 +38,9 @@ class NotifierApi(Api):
 def _blueprints():
     from notifier.api.deputies import blp as deputies
     from notifier.api.notices import blp as notices
+    from notifier.api.replies import blp as replies  # issue 5
 
-    return (deputies, notices)
+    return (deputies, notices, replies)
 
 
 def init_api(app):

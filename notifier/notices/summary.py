@@ -39,8 +39,9 @@ def notice_to_dict(notice, with_counts=False, users=None):
     }
     if with_counts:
         data["counts"] = counts(notice.id)
-        # Replies arrive with the replies issue; the shape is fixed now so clients can rely on it.
-        data["replies"] = {"confirmed": 0, "declined": 0, "other": 0, "none": 0}
+        from notifier.replies.service import tally_counts  # issue 5: confirmed, declined, other, none (+ more)
+
+        data["replies"] = tally_counts(notice.id)
     return data
 
 
