@@ -10,8 +10,10 @@ def register_views(admin):
     admin.app.add_template_global(get_locale, "get_locale")
     from notifier.web.account_views import register as register_accounts
     from notifier.web.notice_views import register as register_notices
+    from notifier.web.reply_views import register as register_replies  # issue 5
     from notifier.web.roster_views import register as register_roster
 
     register_roster(admin)
     register_notices(admin)
+    register_replies(admin)
     register_accounts(admin)

@@ -1,0 +1,184 @@
+"""Reply pages: the inbox (filters, read/handled marks, settings), a conversation per deputy with
+a one-off reply form, and the tallies on the notice page (templates/replies/_tally.html, included
+by notices/show.html) with the "remind those who have not replied" button. Thin views over
+notifier.replies."""
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from notifier.extensions import db
+from notifier.notices import workflow
+from notifier.notices.models import Notice
+from notifier.notices.summary import get_notice
+from notifier.replies import reminders
+from notifier.replies.models import KIND_LABELS, KINDS, InboundMessage, Reminder
+from notifier.replies.outgoing import send_to_deputy
+from notifier.replies.service import MARKS, conversation, mark, tally, unread_count
+from notifier.replies.settings import get_setting, set_setting
+from notifier.roster.models import Deputy
+from notifier.web.base import ProtectedView
+
+PAGE = 200
+TALLY_LABELS = {"confirmed": _l("Confirmed"), "declined": _l("Declined"), "other": _l("Other replies"),
+                "opted_out": _l("Opted out"), "none": _l("No reply yet")}
+FILTERS = {"unread": _l("Unread"), "unhandled": _l("Not handled"), "unmatched": _l("Unknown senders")}
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def reply_tally(notice):
+    """For the notice page: the tallies with names, the reminders sent, and whether the user may remind."""
+    if notice.reply_mode == "none":
+        return None
+    return {"tally": tally(notice.id), "labels": TALLY_LABELS,
+            "reminders": db.session.scalars(select(Reminder).where(Reminder.notice_id == notice.id)
+                                            .order_by(Reminder.id)).all(),
+            "can_remind": current_user.can("compose") and notice.status in ("sending", "completed")}
+
+
+class InboxLabel:
+    """The menu entry, with the number of unread texts."""
+
+    def __str__(self):
+        return str(_l("Inbox"))
+
+    def __html__(self):
+        text = escape(str(self))
+        try:
+            unread = unread_count()
+        except Exception:  # noqa: BLE001  (outside a request or a broken session: no badge)
+            return text
+        if not unread:
+            return text
+        return Markup('{} <span class="badge badge-pill badge-primary" id="inbox-badge">{}</span>').format(text, unread)
+
+
+class RepliesView(ProtectedView):
+    permission = "view"
+
+    @expose("/")
+    def index(self):
+        args = request.args
+        query = select(InboundMessage).order_by(InboundMessage.id.desc())
+        show = args.get("show")
+        if show == "unread":
+            query = query.where(InboundMessage.read_at.is_(None))
+        elif show == "unhandled":
+            query = query.where(InboundMessage.handled_at.is_(None))
+        elif show == "unmatched":
+            query = query.where(InboundMessage.deputy_id.is_(None))
+        if args.get("kind") in KINDS:
+            query = query.where(InboundMessage.kind == args["kind"])
+        if args.get("notice", "").isdigit() and int(args["notice"]) < 2**31:
+            query = query.where(InboundMessage.notice_id == int(args["notice"]))
+        rows = db.session.scalars(query.limit(PAGE)).all()
+        notices = db.session.execute(select(Notice.id, Notice.title).where(
+            Notice.id.in_(select(InboundMessage.notice_id))).order_by(Notice.id.desc())).all()
+        settings = {key: get_setting(key) for key in ("reminders_without_approval", "direct_replies_without_approval",
+                                                      "auto_remind_hours")}
+        return self.render("replies/inbox.html", rows=rows, args=args, kinds=KIND_LABELS, filters=FILTERS,
+                           notices=notices, settings=settings)
+
+    @expose("/mark", methods=("POST",))
+    def mark_view(self):
+        what = request.form.get("what")
+        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and int(i) < 2**31]
+        if what not in MARKS:
+            abort(400)
+        changed = mark(ids, what, _actor())
+        flash(_("%(n)s texts marked.", n=changed), "success")
+        return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
+                        else url_for(".index"))
+
+    @expose("/settings", methods=("POST",))
+    def settings(self):
+        if not current_user.can("admin"):
+            abort(403)
+        form = request.form
+        hours = (form.get("auto_remind_hours") or "").strip()
+        try:
+            hours = float(hours) if hours else None
+            if hours is not None and not 0 < hours <= 24 * 30:
+                raise ValueError(hours)
+        except ValueError:
+            flash(_("Hours before the deadline must be a number between 0 and 720, or empty."), "error")
+            return redirect(url_for(".index"))
+        for key in ("reminders_without_approval", "direct_replies_without_approval"):
+            wanted = form.get(key) == "1"
+            if wanted != bool(get_setting(key)):
+                set_setting(key, wanted, actor=_actor())
+        if hours != get_setting("auto_remind_hours"):
+            set_setting("auto_remind_hours", hours, actor=_actor())
+        flash(_("Reply settings saved."), "success")
+        return redirect(url_for(".index"))
+
+    @expose("/notice/<int:notice_id>/remind", methods=("POST",))
+    def remind(self, notice_id):
+        if not current_user.can("compose"):
+            abort(403)
+        notice = get_notice(notice_id)
+        if notice is None:
+            abort(404)
+        try:
+            follow = reminders.remind(notice, _actor())
+        except workflow.NotAllowed as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        except (workflow.WorkflowError, workflow.NoticeInvalid) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(_("A reminder to %(n)s deputies was created (%(status)s).", n=len(follow.audience["deputy_ids"]),
+                    status=follow.status_label), "success")
+            return redirect(url_for("notices.show", notice_id=follow.id))
+        return redirect(url_for("notices.show", notice_id=notice.id))
+
+    @expose("/deputy/<int:deputy_id>")
+    def conversation(self, deputy_id):
+        deputy = db.session.get(Deputy, deputy_id) if deputy_id < 2**31 else None
+        if deputy is None:
+            abort(404)
+        entries = conversation(deputy.id)
+        titles = dict(db.session.execute(select(Notice.id, Notice.title).where(
+            Notice.id.in_({e.notice_id for e in entries if e.notice_id}))).all())
+        unread = [e.id for e in entries if e.direction == "in"]
+        return self.render("replies/conversation.html", deputy=deputy, entries=entries, titles=titles,
+                           kinds=KIND_LABELS, unread_ids=unread,
+                           direct=bool(get_setting("direct_replies_without_approval")))
+
+    @expose("/deputy/<int:deputy_id>/send", methods=("POST",))
+    def send(self, deputy_id):
+        if not current_user.can("compose"):
+            abort(403)
+        deputy = db.session.get(Deputy, deputy_id) if deputy_id < 2**31 else None
+        if deputy is None:
+            abort(404)
+        try:
+            how, thing = send_to_deputy(deputy, request.form.get("body", ""), _actor())
+        except workflow.NotAllowed as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        except workflow.NoticeInvalid as exc:
+            db.session.rollback()
+            for messages in exc.errors.values():
+                for message in messages if isinstance(messages, list) else [str(messages)]:
+                    flash(message, "error")
+        else:
+            if how == "sent":
+                flash(_("The text is on its way."), "success")
+            elif thing.status == "pending_approval":
+                flash(_("The reply waits for approval."), "success")
+            else:
+                flash(_("The text is on its way."), "success")
+        return redirect(url_for(".conversation", deputy_id=deputy.id))
+
+
+def register(admin):
+    admin.app.add_template_global(reply_tally, "reply_tally")
+    admin.add_view(RepliesView(name=InboxLabel(), endpoint="replies", url="/replies"))
