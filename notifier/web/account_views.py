@@ -1,7 +1,7 @@
 """Admin pages for staff accounts, API tokens and the audit trail (administrators only)."""
 import json
 
-from flask import flash, make_response, redirect, request, url_for
+from flask import current_app, flash, make_response, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual, FilterLike
 from flask_babel import gettext as _
@@ -19,6 +19,7 @@ from notifier.accounts.service import (
     issue_token,
     revoke_token,
 )
+from notifier.audit.labels import action_label, target_label
 from notifier.audit.models import AuditEvent
 from notifier.audit.service import record
 from notifier.extensions import db
@@ -71,6 +72,12 @@ def _actor():
     return current_user._get_current_object()
 
 
+def _language(view, context, model, name):
+    # No choice yet means the site default.
+    code = model.locale or current_app.config["DEFAULT_LOCALE"]
+    return current_app.config["LANGUAGES"].get(code, code)
+
+
 class UserView(ProtectedModelView):
     permission = "admin"
     edit_permission = "admin"
@@ -89,7 +96,7 @@ class UserView(ProtectedModelView):
         FilterEqual(User.role, _l("Role"), options=_role_choices),
         BooleanEqualFilter(User.active, _l("Active"), options=(("1", _l("Yes")), ("0", _l("No")))),
     )
-    column_formatters = {"role": lambda v, c, m, n: m.role_label}
+    column_formatters = {"role": lambda v, c, m, n: m.role_label, "locale": _language}
     column_type_formatters = TYPE_FORMATTERS
     column_default_sort = "username"
 
@@ -227,19 +234,22 @@ def _detail(view, context, model, name):
 
 
 def _target(view, context, model, name):
-    if not model.target_type:
-        return ""
-    return f"{model.target_type} #{model.target_id}" if model.target_id else model.target_type
+    return target_label(model.target_type, model.target_id)
+
+
+def _action(view, context, model, name):
+    # The readable label, with the code kept for scripts and for the "contains" filter.
+    return Markup('<span data-action="{}" title="{}">{}</span>').format(model.action, model.action, action_label(model.action))
 
 
 def _action_options():
     rows = db.session.execute(db.select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars()
-    return [(a, a) for a in rows]
+    return [(a, action_label(a)) for a in rows]
 
 
 def _actor_options():
     rows = db.session.execute(db.select(AuditEvent.actor).distinct().order_by(AuditEvent.actor)).scalars()
-    return [(a, a) for a in rows]
+    return [(a, action_label(a)) for a in rows]
 
 
 class AuditView(FreshFilterOptionsMixin, ProtectedModelView):
@@ -259,7 +269,7 @@ class AuditView(FreshFilterOptionsMixin, ProtectedModelView):
     }
     column_sortable_list = ("at", "actor", "action")
     column_default_sort = [("at", True), ("id", True)]
-    column_formatters = {"detail": _detail, "target": _target}
+    column_formatters = {"detail": _detail, "target": _target, "action": _action}
     column_type_formatters = TYPE_FORMATTERS
     column_filters = (
         FilterEqual(AuditEvent.actor, _l("Actor"), options=db_options(_actor_options)),

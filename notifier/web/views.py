@@ -8,6 +8,9 @@ def register_views(admin):
 
     admin.app.add_template_filter(local_datetime, "local_datetime")
     admin.app.add_template_global(get_locale, "get_locale")
+    from notifier.web.roster_views import display_phone
+
+    admin.app.add_template_filter(display_phone, "phone")
     from notifier.web.account_views import register as register_accounts
     from notifier.web.notice_views import register as register_notices
     from notifier.web.reply_views import register as register_replies  # issue 5
@@ -17,3 +20,6 @@ def register_views(admin):
     register_notices(admin)
     register_replies(admin)
     register_accounts(admin)
+    from notifier.web.report_views import register as register_reports  # issue 6 (H10)
+
+    register_reports(admin)

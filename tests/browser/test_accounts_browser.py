@@ -130,10 +130,12 @@ def test_users_tokens_and_audit_pages(lang, page, browser, live_server, logged_i
 
     # The audit trail: the import, the new user and the token, newest first, by this admin.
     page.goto("/audit/")
-    actions = page.locator("td.col-action").all_inner_texts()
+    actions = page.locator("td.col-action span[data-action]").evaluate_all("els => els.map(e => e.dataset.action)")
     assert {"roster.import", "user.create", "token.issue"} <= set(actions), actions
     assert actions.index("token.issue") < actions.index("user.create") < actions.index("roster.import")
-    import_row = page.locator("tr", has=page.locator("td.col-action", has_text="roster.import"))
+    import_row = page.locator("tr", has=page.locator('span[data-action="roster.import"]'))
+    # Actions read as words in the page's language, not as codes.
+    expect(import_row.locator("td.col-action")).to_have_text({"zh": "导入代表名单", "en": "Imported the roster"}[lang])
     expect(import_row.locator("td.col-actor")).to_have_text(admin.username)
     expect(import_row.locator("td.col-detail")).to_contain_text('"created": 5')
     expect(import_row.locator("td.col-detail")).to_contain_text("代表名单.xlsx")

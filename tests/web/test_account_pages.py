@@ -139,7 +139,7 @@ def test_issue_needs_an_existing_active_user(as_role, make_user, app):
 
 
 def _audit_rows(html):
-    return re.findall(r'<td class="col-action">\s*([^<\s]+)\s*</td>', html)
+    return re.findall(r'<td class="col-action">\s*<span data-action="([^"]+)"', html)
 
 
 def test_audit_trail_newest_first_with_filters(as_role, app, make_user):

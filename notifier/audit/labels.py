@@ -1,0 +1,53 @@
+"""Readable names for audit actions and targets; unknown codes are shown as they are."""
+from flask_babel import lazy_gettext as _l
+
+ACTION_LABELS = {
+    "auth.login": _l("Logged in"),
+    "auth.login_failed": _l("Failed login"),
+    "auth.logout": _l("Logged out"),
+    "user.create": _l("Created a user"),
+    "user.update": _l("Changed a user"),
+    "token.issue": _l("Issued an API token"),
+    "token.revoke": _l("Revoked an API token"),
+    "deputy.create": _l("Added a deputy"),
+    "deputy.update": _l("Changed a deputy"),
+    "deputy.opt_out": _l("Opted a deputy out"),
+    "deputy.opt_in": _l("Opted a deputy back in"),
+    "roster.import": _l("Imported the roster"),
+    "roster.export": _l("Exported the roster"),
+    "notice.create": _l("Created a notice"),
+    "notice.update": _l("Edited a notice"),
+    "notice.submit": _l("Submitted a notice for approval"),
+    "notice.approve": _l("Approved a notice"),
+    "notice.reject": _l("Rejected a notice"),
+    "notice.cancel": _l("Cancelled a notice"),
+    "notice.schedule": _l("Scheduled a notice"),
+    "notice.due": _l("A scheduled notice fell due"),
+    "notice.send": _l("Started sending a notice"),
+    "notice.complete": _l("A notice completed"),
+    "notice.remind": _l("Reminded those who have not replied"),
+    "notice.retry_failed": _l("Retried failed texts"),
+    "reply.send": _l("Sent a reply to a deputy"),
+    "setting.change": _l("Changed a setting"),
+}
+
+TARGET_LABELS = {
+    "users": _l("User"),
+    "api_tokens": _l("API token"),
+    "deputies": _l("Deputy"),
+    "notices": _l("Notice"),
+    "messages": _l("Text message"),
+    "inbound_messages": _l("Reply"),
+    "settings": _l("Setting"),
+}
+
+
+def action_label(code):
+    return ACTION_LABELS.get(code, code)
+
+
+def target_label(target_type, target_id=None):
+    if not target_type:
+        return ""
+    label = TARGET_LABELS.get(target_type, target_type)
+    return f"{label} #{target_id}" if target_id else str(label)
