@@ -15,7 +15,7 @@ def test_no_filter_lists_everything_newest_first(seed):
 
 
 def test_each_filter(seed):
-    m, n, d = seed["messages"], seed["notices"], seed["deputies"]
+    m, n = seed["messages"], seed["notices"]
     assert ids(LogFilter(q="张")) == [m[5], m[4], m[0]]  # 张三 twice, 张小明 once
     assert ids(LogFilter(q="张小")) == [m[4]]
     assert ids(LogFilter(q="38001")) == [m[5], m[1], m[0]]  # part of a number (both 1380013800x)

@@ -86,7 +86,7 @@ def test_retention_purges_bodies_and_exchanges_but_keeps_the_numbers(ctx):
     deputies = [add_deputy(f"代表{i}", f"+861380000{i:04d}", ("county", "municipal")) for i in range(6)]
     statuses = ["delivered", "delivered", "delivered", "failed", "undelivered", "sent"]
     old = [add_message(notice, d, s, "30003" if s in ("failed", "undelivered") else None,
-                       created_at=now - timedelta(days=200, hours=i)) for i, (d, s) in enumerate(zip(deputies, statuses))]
+                       created_at=now - timedelta(days=200, hours=i)) for i, (d, s) in enumerate(zip(deputies, statuses, strict=True))]
     recent = add_message(add_notice(), deputies[0], "delivered", created_at=now - timedelta(hours=2))
     for m in old + [recent]:
         db.session.add(GatewayExchange(message_id=m.id, at=m.created_at, method="POST", url="https://x/Messages.json",

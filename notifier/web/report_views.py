@@ -1,0 +1,218 @@
+"""Report pages: the overview dashboard, the message log with its history pages, notice reports
+with "retry failed", and the exports. Thin views over notifier.reports."""
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_admin import expose
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from notifier.accounts.models import ROLE_LABELS, ROLES
+from notifier.delivery.gateway import redact
+from notifier.delivery.models import STATUS_LABELS, STATUSES
+from notifier.extensions import db
+from notifier.notices import workflow
+from notifier.notices.summary import get_notice
+from notifier.reports import charts, dashboard, export, masking, report
+from notifier.reports.config import conf
+from notifier.reports.errors import CODES
+from notifier.reports.log import (
+    MAX_ID,
+    level_labels,
+    message_history,
+    message_rows,
+    parse_filters,
+    search,
+)
+from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS
+from notifier.web.base import ProtectedView
+
+CATEGORY = _l("Reports")
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _mask():
+    return masking.masker(current_user)
+
+
+def _short_time(iso):
+    if not iso:
+        return ""
+    value = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
+    return format_datetime(value, "MM-dd HH:mm")
+
+
+def _percent(rate):
+    return "–" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _seconds(value):
+    if value is None:
+        return "–"
+    if value < 90:
+        return _("%(n)s s", n=f"{value:.0f}")
+    if value < 5400:
+        return _("%(n)s min", n=f"{value / 60:.1f}")
+    return _("%(n)s h", n=f"{value / 3600:.1f}")
+
+
+def _stream(fmt, query, stem, title=None):
+    response = Response(stream_with_context(export.chunks(fmt, query, _mask(), title)), mimetype=export.MIMETYPES[fmt])
+    response.headers["Content-Disposition"] = f"attachment; filename={export.filename(stem, fmt)}"
+    response.headers["Cache-Control"] = "no-store"  # personal phone numbers
+    return response
+
+
+def _format():
+    fmt = request.args.get("format", "csv")
+    if fmt not in export.FORMATS:
+        abort(400)
+    return fmt
+
+
+class DashboardView(ProtectedView):
+    permission = "view"
+
+    @expose("/")
+    def index(self):
+        data = dashboard.overview(30)
+        try:
+            state = dashboard.current_state()
+        except Exception as exc:  # noqa: BLE001  (the overview must show even if the engine's numbers fail)
+            db.session.rollback()
+            state = {"error": str(exc)}
+        days = data["per_day"]
+        chart_days = charts.series([(d["day"][5:], d["texts"]) for d in days], kind="columns", chart_id="chart-daily",
+                                   colour=charts.PALETTE[0])
+        chart_rate = charts.series([(d["day"][5:], round((d["delivery_rate"] or 0) * 100, 1)) for d in days],
+                                   chart_id="chart-rate", y_label="%")
+        chart_levels = charts.bars([(r["label"], r["texts"]) for r in data["by_level"]], chart_id="chart-levels")
+        chart_sources = charts.bars([(r["label"], r["texts"]) for r in data["by_source"]], chart_id="chart-sources",
+                                    colour=charts.PALETTE[5])
+        return self.render("reports/dashboard.html", data=data, state=state, percent=_percent, charts={
+            "daily": chart_days, "rate": chart_rate, "levels": chart_levels, "sources": chart_sources},
+            roles=[(r, ROLE_LABELS[r]) for r in ROLES if r != "admin"], masked=masking.masked_roles())
+
+    @expose("/settings", methods=("POST",))
+    def settings(self):
+        if not current_user.can("admin"):
+            abort(403)
+        masking.set_masked_roles(request.form.getlist("mask"), _actor())
+        flash(_("Saved: numbers are masked for the roles ticked."), "success")
+        return redirect(url_for(".index"))
+
+
+class MessageLogView(ProtectedView):
+    permission = "view"
+
+    @expose("/")
+    def index(self):
+        f, problems = parse_filters(request.args)
+        for field, messages in problems.items():
+            for message in messages:
+                flash(f"{field}: {message}", "error")
+        before = request.args.get("before", type=int)
+        if before is not None and not 0 < before <= MAX_ID + 1:
+            before = None
+        page = search(f, before=before, limit=conf("REPORTS_PAGE_SIZE")) if not problems else \
+            {"messages": [], "next_before": None}
+        rows = message_rows(page["messages"], _mask())
+        args = f.as_args()
+        return self.render("reports/log.html", rows=rows, args=args, next_before=page["next_before"], before=before,
+                           statuses=[(s, STATUS_LABELS[s]) for s in STATUSES],
+                           levels=[(c, LEVEL_LABELS[c]) for c in LEVEL_CODES], level_labels=level_labels,
+                           short_time=_short_time, problems=problems)
+
+    @expose("/export")
+    def export_log(self):
+        fmt = _format()
+        f, problems = parse_filters(request.args)
+        if problems:
+            abort(400)
+        export.record_export("messages", fmt, _actor(), filters=f.as_args())
+        return _stream(fmt, export.log_query(f), "messages", _("Messages"))
+
+    @expose("/<int:message_id>")
+    def show(self, message_id):
+        admin = current_user.can("admin")
+        data = message_history(message_id, _mask(), with_exchanges=admin)
+        if data is None:
+            abort(404)
+        if admin:
+            secrets = [current_app.config.get("TWILIO_AUTH_TOKEN")]
+            for x in data["exchanges"]:  # stored redacted; redacted again in case the token changed since
+                x["request_text"] = json.dumps(redact(x["request"], secrets), ensure_ascii=False, indent=1)
+                x["response_body"] = redact(x["response_body"] or "", secrets)
+        return self.render("reports/message.html", m=data, admin=admin, level_labels=level_labels,
+                           status_labels=STATUS_LABELS, short_time=_short_time)
+
+    @expose("/notices/<int:notice_id>")
+    def notice(self, notice_id):
+        notice = get_notice(notice_id)
+        if notice is None:
+            abort(404)
+        data = report.notice_report(notice)
+        funnel_chart = charts.bars([(s["label"], s["count"]) for s in data["funnel"]], chart_id="chart-funnel")
+        zone = ZoneInfo(current_app.config["TIMEZONE"])
+        points = data["series"]["points"]
+        fmt = "%H:%M" if (data["series"]["step"] or 0) < 86400 else "%m-%d"
+        delivered_chart = charts.series([(p["t"].astimezone(zone).strftime(fmt), p["cumulative"]) for p in points],
+                                        chart_id="chart-delivered")
+        return self.render("reports/notice.html", notice=notice, r=data, charts={"funnel": funnel_chart,
+                           "delivered": delivered_chart}, percent=_percent, seconds=_seconds,
+                           can_retry=current_user.can("compose"))
+
+    @expose("/notices/<int:notice_id>/export")
+    def export_notice(self, notice_id):
+        fmt = _format()
+        notice = get_notice(notice_id)
+        if notice is None:
+            abort(404)
+        export.record_export("notice", fmt, _actor(), target=notice)
+        return _stream(fmt, export.notice_query(notice.id), f"notice-{notice.id}", _("Notice %(id)s", id=notice.id))
+
+    @expose("/notices/<int:notice_id>/retry", methods=("POST",))
+    def retry(self, notice_id):
+        notice = get_notice(notice_id)
+        if notice is None:
+            abort(404)
+        try:
+            follow = report.retry_failed(notice, _actor())
+        except workflow.NotAllowed as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".notice", notice_id=notice_id)), 403
+        except (workflow.WorkflowError, workflow.NoticeInvalid) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".notice", notice_id=notice_id))
+        if follow.status == "pending_approval":
+            flash(_("Follow-up notice #%(id)s to %(n)s deputies is waiting for approval.", id=follow.id,
+                    n=len(follow.audience.get("deputy_ids", []))), "success")
+        else:
+            flash(_("Follow-up notice #%(id)s to %(n)s deputies is being sent.", id=follow.id,
+                    n=len(follow.audience.get("deputy_ids", []))), "success")
+        return redirect(url_for("notices.show", notice_id=follow.id))
+
+
+def register(admin):
+    admin.add_view(DashboardView(name=_l("Overview"), endpoint="reports", url="/reports", category=CATEGORY))
+    admin.add_view(MessageLogView(name=_l("Delivery log"), endpoint="message_log", url="/messages",
+                                  category=CATEGORY))
+    admin.app.add_template_global(CODES, "twilio_error_codes")
