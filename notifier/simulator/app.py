@@ -104,6 +104,11 @@ def create_app(simulator=None, **options):
             }
         )
 
+    @app.get("/_sim/replies")
+    def sent_replies():
+        replies = simulator.replies.log()
+        return jsonify(replies=replies, count=len(replies))
+
     @app.post("/_sim/reset")
     def reset():
         simulator.reset()

@@ -7,6 +7,8 @@ value is parsed from loose input (strings, numbers, lists) and checked here, in 
 import dataclasses
 import threading
 
+from .replies import parse_mix
+
 # Fake credentials of the simulator (not secrets): Twilio-shaped so the official client accepts them.
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 DEFAULT_AUTH_TOKEN = "simulator-auth-token"
@@ -131,6 +133,13 @@ class SimulatorConfig:
     callback_workers: int = 16  # threads posting callbacks; fixed when the simulator starts
     service_from: str = DEFAULT_SERVICE_FROM
     seed: int = None
+    # Deputies replying (replies.py): share of recipients of a text with a reply code who answer.
+    reply_rate: float = 0.0
+    reply_mix: dict = dataclasses.field(
+        default_factory=lambda: {"confirm": 0.6, "decline": 0.2, "text": 0.15, "opt_out": 0.05}
+    )
+    reply_after_ms: tuple = (500.0, 3000.0)
+    inbound_url: str = ""  # the platform's /webhooks/twilio/inbound; empty: nobody replies
 
     PARSERS = {
         "account_sid": str,
@@ -161,6 +170,10 @@ class SimulatorConfig:
         "callback_workers": _positive_int,
         "service_from": str,
         "seed": _optional_int,
+        "reply_rate": _share,
+        "reply_mix": parse_mix,
+        "reply_after_ms": parse_ms_range,
+        "inbound_url": str,
     }
 
     @classmethod

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from .callbacks import CallbackSender, Scheduler, status_params
 from .config import ConfigHolder
+from .replies import ReplyPlayer
 from .state import MessageStore, RateCap, Stats, segments
 
 MAX_BODY = 1600
@@ -76,6 +77,7 @@ class Simulator:
             self.scheduler, self.stats, workers=self.config.current.callback_workers
         )
         self._rng = random.Random(self.config.current.seed)
+        self.replies = ReplyPlayer(self)  # simulated deputies answering (replies.py)
 
     # -- control ---------------------------------------------------------------------------
     def configure(self, **options):
@@ -90,6 +92,7 @@ class Simulator:
         self.store.clear()
         self.stats.reset()
         self.rate_cap.reset()
+        self.replies.clear()
 
     def close(self):
         self.stopping.set()
@@ -254,6 +257,8 @@ class Simulator:
             following = None
         if following:
             self._later(following[1], self._step, sid, following[0])
+        if status == "delivered":
+            self.replies.on_delivered(message)
         if message.status_callback and status in config.callback_statuses:
             params = status_params(message, message.account_sid)
             self.scheduler.submit(self.callbacks.send, message.status_callback, params, config)
