@@ -27,7 +27,7 @@ from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 DISPATCH_TASK = "notices.dispatch"
-FIRST_CHUNK = 100  # small, so the first texts are queued within moments of approval
+FIRST_CHUNK = 20  # small, so the first send task is small and its texts leave within moments
 
 
 def request_dispatch(notice_id):
