@@ -23,7 +23,7 @@ class ReplyListArgs(PageArgs):
     unmatched = fields.Boolean(metadata={"description": "true: only texts from numbers not on the roster."})
 
 
-class PageOut(Schema):
+class ReplyPageOut(Schema):
     items = fields.List(fields.Dict())
     next_cursor = fields.String(allow_none=True)
 
@@ -31,7 +31,7 @@ class PageOut(Schema):
         return obj
 
 
-class NoticeOut(Schema):
+class RemindNoticeOut(Schema):
     class Meta:
         unknown = "include"
 
@@ -58,7 +58,7 @@ def reply_to_dict(row):
 class Replies(MethodView):
     @blp.requires("view")
     @blp.arguments(ReplyListArgs, location="query")
-    @blp.response(200, PageOut)
+    @blp.response(200, ReplyPageOut)
     def get(self, args):
         """Inbound texts, oldest first (keyset pagination); filter by notice, deputy, kind, since."""
         query = db.select(InboundMessage)
@@ -75,7 +75,7 @@ class Replies(MethodView):
 
 @blp.route("/notices/<int:notice_id>/remind", methods=["POST"])
 @blp.requires("compose")
-@blp.response(201, NoticeOut)
+@blp.response(201, RemindNoticeOut)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 def remind(notice_id):
