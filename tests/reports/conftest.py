@@ -47,8 +47,15 @@ def add_message(notice, deputy, status="delivered", error_code=None, error_messa
 
 
 @pytest.fixture
-def seed(ctx):
-    """A small world: five deputies at various levels, two notices, messages in every state."""
+def seed(app):
+    """A small world: five deputies at various levels, two notices, messages in every state.
+    Seeded in its own app context (a context held for the whole test would share flask.g, and so
+    the logged-in user, between test clients); tests calling domain code also ask for `ctx`."""
+    with app.app_context():
+        return _seed()
+
+
+def _seed():
     d = [add_deputy("张三", "+8613800138000", ("national", "county")),
          add_deputy("李四", "+8613800138001", ("provincial",)),
          add_deputy("王五", "+8613911112222", ("municipal", "county")),

@@ -10,11 +10,11 @@ def ids(f, **kw):
     return [m.id for m in search(f, **kw)["messages"]]
 
 
-def test_no_filter_lists_everything_newest_first(seed):
+def test_no_filter_lists_everything_newest_first(ctx, seed):
     assert ids(LogFilter()) == sorted(seed["messages"], reverse=True)
 
 
-def test_each_filter(seed):
+def test_each_filter(ctx, seed):
     m, n = seed["messages"], seed["notices"]
     assert ids(LogFilter(q="张")) == [m[5], m[4], m[0]]  # 张三 twice, 张小明 once
     assert ids(LogFilter(q="张小")) == [m[4]]
@@ -32,7 +32,7 @@ def test_each_filter(seed):
     assert ids(LogFilter(q="王五", notice_id=n[1])) == [m[6]]
 
 
-def test_like_wildcards_in_q_are_literal(seed):
+def test_like_wildcards_in_q_are_literal(ctx, seed):
     assert ids(LogFilter(q="%")) == []
     assert ids(LogFilter(q="_")) == []
 
@@ -59,7 +59,7 @@ def test_date_range(ctx):
     assert not errors and new.id in ids(f) and old.id not in ids(f)
 
 
-def test_keyset_pages_walk_every_row_once(seed):
+def test_keyset_pages_walk_every_row_once(ctx, seed):
     seen, before = [], None
     while True:
         page = search(LogFilter(), before=before, limit=3)
@@ -80,7 +80,7 @@ def test_bad_filters_are_named_not_raised(ctx):
     assert "notice_id" in errors
 
 
-def test_history_has_events_exchanges_and_reply(seed):
+def test_history_has_events_exchanges_and_reply(ctx, seed):
     m = seed["messages"]
     data = message_history(m[2], with_exchanges=True)
     assert data["status"] == "failed" and data["error_code"] == "30003"

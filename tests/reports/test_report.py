@@ -15,7 +15,7 @@ from notifier.timeutil import utcnow
 from tests.reports.conftest import add_deputy, add_message, add_notice
 
 
-def test_notice_report(seed):
+def test_notice_report(ctx, seed):
     notice = db.session.get(Notice, seed["notices"][0])
     data = report.notice_report(notice)
     assert data["counts"]["delivered"] == 2 and data["counts"]["failed"] == 1 and data["counts"]["skipped"] == 1
@@ -39,7 +39,7 @@ def test_percentile_matches_postgres():
 
 
 @pytest.mark.parametrize("approval", [True, False])
-def test_retry_failed_makes_a_follow_up_to_the_transient_failures_only(seed, make_user, approval):
+def test_retry_failed_makes_a_follow_up_to_the_transient_failures_only(ctx, seed, make_user, approval):
     composer = db.session.get(User, make_user("composer").id)
     set_setting("approval_required", approval)
     notice = db.session.get(Notice, seed["notices"][0])
@@ -55,7 +55,7 @@ def test_retry_failed_makes_a_follow_up_to_the_transient_failures_only(seed, mak
         report.retry_failed(notice, composer)
 
 
-def test_retry_needs_compose_and_a_sent_notice(seed, make_user):
+def test_retry_needs_compose_and_a_sent_notice(ctx, seed, make_user):
     viewer = db.session.get(User, make_user("viewer").id)
     notice = db.session.get(Notice, seed["notices"][0])
     with pytest.raises(workflow.NotAllowed):
@@ -67,7 +67,7 @@ def test_retry_needs_compose_and_a_sent_notice(seed, make_user):
         report.retry_failed(notice, composer)
 
 
-def test_dashboard_counts(seed):
+def test_dashboard_counts(ctx, seed):
     data = dashboard.overview(30)
     t = data["totals"]
     assert t["notices"] == 2 and t["messages"] == 8
