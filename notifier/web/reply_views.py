@@ -10,6 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from notifier.delivery.models import STATUS_LABELS as MESSAGE_STATUS_LABELS
 from notifier.extensions import db
 from notifier.notices import workflow
 from notifier.notices.models import Notice
@@ -92,7 +93,7 @@ class RepliesView(ProtectedView):
         if what not in MARKS:
             abort(400)
         changed = mark(ids, what, _actor())
-        flash(_("%(n)s texts marked.", n=changed), "success")
+        flash(_("Texts marked: %(n)s.", n=changed), "success")
         return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
                         else url_for(".index"))
 
@@ -149,7 +150,7 @@ class RepliesView(ProtectedView):
             Notice.id.in_({e.notice_id for e in entries if e.notice_id}))).all())
         unread = [e.id for e in entries if e.direction == "in"]
         return self.render("replies/conversation.html", deputy=deputy, entries=entries, titles=titles,
-                           kinds=KIND_LABELS, unread_ids=unread,
+                           kinds=KIND_LABELS, unread_ids=unread, status_labels=MESSAGE_STATUS_LABELS,
                            direct=bool(get_setting("direct_replies_without_approval")))
 
     @expose("/deputy/<int:deputy_id>/send", methods=("POST",))
