@@ -167,22 +167,30 @@ class TwilioGateway:
 
     # --- sending -------------------------------------------------------------------------------
 
-    def send_many(self, items, delays=None):
+    def send_many(self, items, delays=None, repace=None, late_tolerance=0.1):
         """Send `items` concurrently (each after its delay in seconds, for the rate limiter) and
-        return their results in order. Runs its own event loop: call it from a worker thread."""
-        return asyncio.run(self._send_many(items, delays or [0.0] * len(items)))
+        return their results in order. Runs its own event loop: call it from a worker thread.
 
-    async def _send_many(self, items, delays):
+        `repace(item)` -> a new delay: a text that wakes up more than `late_tolerance` after its
+        slot (a stalled process) takes a fresh slot instead of going out in a burst with others.
+        """
+        return asyncio.run(self._send_many(items, delays or [0.0] * len(items), repace, late_tolerance))
+
+    async def _send_many(self, items, delays, repace, late_tolerance):
         http = _RecordingAsyncClient()
         try:
             client = self._client(http)
-            return await asyncio.gather(*(self._send_one(client, item, delay) for item, delay in zip(items, delays, strict=True)))
+            return await asyncio.gather(*(self._send_one(client, item, delay, repace, late_tolerance)
+                                          for item, delay in zip(items, delays, strict=True)))
         finally:
             await http.close()
 
-    async def _send_one(self, client, item, delay):
+    async def _send_one(self, client, item, delay, repace=None, late_tolerance=0.1):
+        due = time.monotonic() + delay
         if delay > 0:
             await asyncio.sleep(delay)
+        if repace is not None and time.monotonic() - due > late_tolerance:
+            await asyncio.sleep(repace(item))
         record = {}
         _exchange.set(record)
         started = time.monotonic()

@@ -111,8 +111,14 @@ def deliver(message_ids, gateway=None, limiter=None):
     # 3. Call the gateway, concurrently, each at its reserved time.
     items = [Outbound(message_id=row.id, to=row.to, sender=row.sender, body=row.body,
                       status_callback=status_callback_url(row.id, config)) for row, _ in work]
+    segments = {row.id: max(1, row.segments or 1) for row, _ in work}
+
+    def repace(item):  # woke late (a stall): a fresh slot, not a burst with the others
+        wait = limiter.reserve(item.sender or "default", segments[item.message_id], max_wait=3600)
+        return wait or 0.0
+
     start = time.monotonic()
-    results = gateway.send_many(items, [max(0.0, due - start) for _, due in work])
+    results = gateway.send_many(items, [max(0.0, due - start) for _, due in work], repace=repace)
 
     # 4. Record.
     for key, n in record_results(list(zip([row.id for row, _ in work], results, strict=True))).items():
