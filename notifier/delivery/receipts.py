@@ -3,7 +3,7 @@
 A final status never changes; `sent` is provisional; replays and out-of-order arrivals are harmless
 because a move happens only to a status of higher rank.
 """
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from notifier.delivery.models import DELIVERED, FAILED, RANK, SENT, UNDELIVERED, Message
 from notifier.delivery.outbox import record_event
@@ -35,18 +35,22 @@ def apply_gateway_status(message, gateway_id, gateway_status, error_code=None, e
             message.gateway_id = gateway_id
     moved = new is not None and RANK[new] > RANK[message.status]
     if moved:
-        message.status = new
-        message.gateway_status = gateway_status
-        message.sent_at = message.sent_at or now
+        # A conditional UPDATE, not an attribute change: two callbacks for one text may race, and
+        # without row locks (SQLite) the slower one must not overwrite a higher status.
+        values = {"status": new, "gateway_status": gateway_status, "sent_at": message.sent_at or now,
+                  "updated_at": now}
         if new == DELIVERED:
-            message.delivered_at = now
+            values["delivered_at"] = now
         elif new in (UNDELIVERED, FAILED):
-            message.failed_at = now
-            message.error_code = str(error_code) if error_code else message.error_code
-            message.error_message = error_message or message.error_message
+            values.update(failed_at=now, error_code=str(error_code) if error_code else message.error_code,
+                          error_message=error_message or message.error_message)
         elif new == SENT:
-            message.error_code = message.error_message = None
-        message.updated_at = now
+            values.update(error_code=None, error_message=None)
+        lower = [status for status, rank in RANK.items() if rank < RANK[new]]
+        moved = db.session.execute(
+            update(Message).where(Message.id == message.id, Message.status.in_(lower)).values(**values)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        db.session.expire(message)
     record_event(message.id, source, message.status, source, detail if moved else f"{detail} (no change)", raw)
     return moved
 
