@@ -31,6 +31,8 @@ def create_app(config=None, **overrides):
 
     register_commands(app)
     logging.getLogger("notifier").setLevel(logging.INFO)
+    # twilio's client logs every request and its headers at INFO: too much for a worker's log.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     return app
 
 
