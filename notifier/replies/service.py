@@ -150,9 +150,13 @@ def tally(notice_id):
     return result
 
 
+API_KEYS = ("confirmed", "declined", "other", "none")
+
+
 def tally_counts(notice_id):
-    """The counts only (the notice API's `replies`)."""
-    return {key: value for key, value in tally(notice_id).items() if key != "names"}
+    """The notice API's `replies`: the contract's four counts (opted-out deputies are in none of them)."""
+    result = tally(notice_id)
+    return {key: result[key] for key in API_KEYS}
 
 
 def non_responders(notice_id):
