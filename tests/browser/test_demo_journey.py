@@ -81,4 +81,6 @@ def test_demo_journey_compose_approve_deliver(demo, browser, screenshot, page):
     composer.wait_for_function("document.getElementById('progress-card').dataset.live === 'false'", timeout=180000)
     delivered = int(composer.text_content("#count-delivered"))
     assert delivered > 0
+    assert composer.get_attribute("#notice-status-line .notice-status", "data-status") == "completed"
+    assert composer.locator("#btn-cancel").count() == 0  # a finished notice offers no cancel
     composer.screenshot(path=os.path.join(folder, "demo-notice-done.png"), full_page=True)

@@ -96,6 +96,11 @@
       if (badge && badge.getAttribute("data-status") !== data.status) {
         badge.textContent = data.status_label;
         badge.setAttribute("data-status", data.status);
+        // A notice that has finished can no longer be cancelled: drop the stale button.
+        if (data.status === "completed" || data.status === "cancelled") {
+          var cancel = document.getElementById("btn-cancel");
+          if (cancel) { cancel.closest("form").remove(); }
+        }
       }
       var body = document.querySelector("#recipients tbody");
       data.messages.forEach(function (m) {
