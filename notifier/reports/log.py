@@ -21,6 +21,7 @@ from notifier.reports import replies
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, deputy_levels
 
 MAX_ID = 2**31 - 1
+MAX_Q_DEPUTIES = 1000
 FILTERS = ("q", "notice_id", "status", "error_code", "level", "since", "until")
 
 
@@ -129,15 +130,18 @@ def log_query(f):
     """select(Message) with the filter applied (no order, no limit)."""
     query = select(Message)
     if f.q:
+        # The matching deputies first (the roster is small): with their ids as a list the planner
+        # reads the messages through ix_messages_deputy_id_id; a very common match stays a subquery.
         who = select(Deputy.id).where(deputy_condition(f.q))
+        ids = db.session.scalars(who.limit(MAX_Q_DEPUTIES + 1)).all()
+        by_deputy = Message.deputy_id.in_(ids if len(ids) <= MAX_Q_DEPUTIES else who)
         digits = _digits(f.q)
         if digits.isdigit() and len(digits) >= 7:
-            # A number no longer on the roster (or a message to a number without a deputy) is
-            # still found by its exact snapshot.
-            query = query.where(or_(Message.deputy_id.in_(who), Message.to == "+" + digits.lstrip("+"),
-                                    Message.to == "+86" + digits))
+            # A number no longer on the roster (or a text to a number without a deputy) is still
+            # found by its exact snapshot (ix_messages_to_id).
+            query = query.where(or_(by_deputy, Message.to.in_(("+" + digits, "+86" + digits))))
         else:
-            query = query.where(Message.deputy_id.in_(who))
+            query = query.where(by_deputy)
     if f.notice_id is not None:
         query = query.where(Message.notice_id == f.notice_id)
     if f.status:

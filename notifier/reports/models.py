@@ -13,6 +13,7 @@ db.Index("ix_messages_notice_id_id", Message.notice_id, Message.id)
 db.Index("ix_messages_status_id", Message.status, Message.id)
 db.Index("ix_messages_error_code_id", Message.error_code, Message.id)
 db.Index("ix_messages_created_at", Message.created_at)
+db.Index("ix_messages_to_id", Message.to, Message.id)
 db.Index("ix_audit_events_actor_at", AuditEvent.actor, AuditEvent.at)
 
 

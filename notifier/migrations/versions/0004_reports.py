@@ -38,6 +38,7 @@ def upgrade():
         batch_op.create_index('ix_messages_status_id', ['status', 'id'], unique=False)
         batch_op.create_index('ix_messages_error_code_id', ['error_code', 'id'], unique=False)
         batch_op.create_index('ix_messages_created_at', ['created_at'], unique=False)
+        batch_op.create_index('ix_messages_to_id', ['to', 'id'], unique=False)
 
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_actor_at', ['actor', 'at'], unique=False)
@@ -48,6 +49,7 @@ def downgrade():
         batch_op.drop_index('ix_audit_events_actor_at')
 
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_to_id')
         batch_op.drop_index('ix_messages_created_at')
         batch_op.drop_index('ix_messages_error_code_id')
         batch_op.drop_index('ix_messages_status_id')
