@@ -205,16 +205,20 @@ def message_rows(messages, mask=None):
     names = dict(db.session.execute(select(Deputy.id, Deputy.name).where(
         Deputy.id.in_(sorted({m.deputy_id for m in messages if m.deputy_id is not None})))).all()) if messages else {}
     found = replies.for_messages((m.notice_id, m.deputy_id) for m in messages)
+    status_labels = {k: str(v) for k, v in STATUS_LABELS.items()}  # translated once per batch, not per row
+    error_titles = {}
     out = []
     for m in messages:
-        info = error_table.explain(m.error_code)
+        if m.error_code not in error_titles:
+            info = error_table.explain(m.error_code)
+            error_titles[m.error_code] = str(info.title) if info else None
         out.append({
             "id": m.id, "notice_id": m.notice_id, "notice_title": titles.get(m.notice_id),
             "deputy_id": m.deputy_id, "name": names.get(m.deputy_id), "levels": levels.get(m.deputy_id, []),
-            "to": mask(m.to), "status": m.status, "status_label": str(STATUS_LABELS.get(m.status, m.status)),
+            "to": mask(m.to), "status": m.status, "status_label": status_labels.get(m.status, m.status),
             "segments": m.segments, "attempts": m.attempts, "gateway_id": m.gateway_id,
             "error_code": m.error_code, "error_message": m.error_message,
-            "error_title": str(info.title) if info else None,
+            "error_title": error_titles[m.error_code],
             "reply": replies.reply_dict(found.get((m.notice_id, m.deputy_id))),
             **{key: _iso(getattr(m, key)) for key in ("created_at", "queued_at", "sent_at", "delivered_at",
                                                       "failed_at", "updated_at")},
