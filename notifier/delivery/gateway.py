@@ -10,6 +10,7 @@ domestic adapter) and answers each with a `SendResult` whose `outcome` says what
 Every call also yields an `exchange` (request and response, secrets redacted) for gateway_exchanges.
 """
 import asyncio
+import concurrent.futures
 import contextvars
 import dataclasses
 import json
@@ -174,7 +175,15 @@ class TwilioGateway:
         `repace(item)` -> a new delay: a text that wakes up more than `late_tolerance` after its
         slot (a stalled process) takes a fresh slot instead of going out in a burst with others.
         """
-        return asyncio.run(self._send_many(items, delays or [0.0] * len(items), repace, late_tolerance))
+        batch = self._send_many(items, delays or [0.0] * len(items), repace, late_tolerance)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(batch)
+        # Called from a thread that already runs an event loop (an async host, a test driving a
+        # browser): give the batch a loop of its own in a helper thread.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, batch).result()
 
     async def _send_many(self, items, delays, repace, late_tolerance):
         http = _RecordingAsyncClient()
