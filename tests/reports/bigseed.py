@@ -20,7 +20,7 @@ SEED_SQL = [
     """INSERT INTO messages (id, notice_id, deputy_id, "to", body, segments, encoding, sender, status, error_code,
                              error_message, attempts, queued_at, sent_at, delivered_at, failed_at, created_at,
                              updated_at)
-       SELECT i, 1 + i / :deputies, 1 + i % :deputies, '+86139' || lpad((1 + i % :deputies)::text, 8, '0'),
+       SELECT i, 1 + (i - 1) / :deputies, 1 + (i - 1) % :deputies, '+86139' || lpad((1 + (i - 1) % :deputies)::text, 8, '0'),
               '【县人大常委会】请参加会议。', 1, 'UCS-2', 'MG1',
               (ARRAY['delivered','delivered','delivered','delivered','delivered','delivered','sent','failed',
                      'undelivered','skipped'])[1 + i % 10],
@@ -28,7 +28,7 @@ SEED_SQL = [
               NULL, 1, ts, ts + interval '2 seconds', CASE WHEN i % 10 < 6 THEN ts + interval '30 seconds' END,
               CASE WHEN i % 10 IN (7, 8) THEN ts + interval '5 seconds' END, ts, ts
        FROM (SELECT i, now() - (:rows - i) * interval '2 seconds' AS ts
-             FROM generate_series(0, :rows - 1) i) s""",
+             FROM generate_series(1, :rows) i) s""",
     "SELECT setval(pg_get_serial_sequence('messages', 'id'), :rows)",
     "SELECT setval(pg_get_serial_sequence('deputies', 'id'), :deputies)",
     "SELECT setval(pg_get_serial_sequence('notices', 'id'), :notices)",
