@@ -8,7 +8,7 @@ def _fmt(value):
     return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
 
 
-def bars(items, width=520, bar_height=22, label_width=130, chart_id="chart", colour=PALETTE[0]):
+def bars(items, width=560, bar_height=22, label_width=180, chart_id="chart", colour=PALETTE[0]):
     """Horizontal bars: items are (label, value); the value is written at the end of each bar."""
     items = list(items)
     top = max([v for _, v in items] + [1])
