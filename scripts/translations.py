@@ -47,6 +47,10 @@ def load(path, locale):
         return read_po(fh, locale=locale)
 
 
+def _translated(string):
+    return all(string) if isinstance(string, tuple) else bool(string)
+
+
 def untranslated(catalog, template):
     missing = []
     for message in template:
@@ -54,7 +58,7 @@ def untranslated(catalog, template):
             continue
         found = catalog.get(message.id, context=message.context)
         strings = found.string if found is not None else None
-        if found is None or found.fuzzy or not (all(strings) if isinstance(strings, tuple) else strings):
+        if found is None or found.fuzzy or not _translated(strings):
             missing.append(message.id)
     return missing
 
@@ -66,10 +70,10 @@ def update():
         catalog = load(catalogue_path(locale), locale)
         catalog.update(template, no_fuzzy_matching=True)
         for message in catalog:
-            if message.id and not message.string:
+            if message.id and not _translated(message.string):
                 for part in parts:
                     found = part.get(message.id, context=message.context)
-                    if found is not None and found.string:
+                    if found is not None and _translated(found.string):
                         message.string = found.string
                         break
         os.makedirs(os.path.dirname(catalogue_path(locale)), exist_ok=True)
