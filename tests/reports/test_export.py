@@ -52,8 +52,8 @@ def test_export_100k_rows_in_bounded_memory(ctx, tmp_path):
     print(f"XLSX {count:,} rows: {path.stat().st_size / 1e6:.1f} MB in {elapsed:.1f} s, peak Python memory "
           f"{peak / 1e6:.1f} MB")
     assert count == ROWS // 5 and peak < 40e6
-    book = load_workbook(path, read_only=True)
-    assert book.active.max_row == ROWS // 5 + 1
+    book = load_workbook(path, read_only=True)  # write_only files carry no dimensions: count the rows
+    assert sum(1 for _row in book.active.iter_rows(values_only=True)) == ROWS // 5 + 1
     db.session.execute(text("SELECT 1"))
 
 
