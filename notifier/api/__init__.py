@@ -39,7 +39,9 @@ def _blueprints():
     from notifier.api.deputies import blp as deputies
     from notifier.api.notices import blp as notices
     from notifier.api.replies import blp as replies  # issue 5
-    from notifier.api.reports import BLUEPRINTS as reports  # issue 6: messages, notice exports, audit events
+    from notifier.api.reports import (
+        BLUEPRINTS as reports,  # issue 6: messages, notice exports, audit events
+    )
 
     return (deputies, notices, replies, *reports)
 

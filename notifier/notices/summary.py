@@ -39,7 +39,9 @@ def notice_to_dict(notice, with_counts=False, users=None):
     }
     if with_counts:
         data["counts"] = counts(notice.id)
-        from notifier.replies.service import tally_counts  # issue 5: confirmed, declined, other, none (+ more)
+        from notifier.replies.service import (
+            tally_counts,  # issue 5: confirmed, declined, other, none (+ more)
+        )
 
         data["replies"] = tally_counts(notice.id)
     return data
