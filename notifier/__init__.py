@@ -32,7 +32,8 @@ def create_app(config=None, **overrides):
     register_commands(app)
     logging.getLogger("notifier").setLevel(logging.INFO)
     # twilio's client logs every request and its headers at INFO: too much for a worker's log.
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    for name in ("twilio.http_client", "twilio.async_http_client"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return app
 
 
