@@ -34,7 +34,7 @@ class Message(db.Model):
     )
 
     id = db.Column(db.Integer, primary_key=True)
-    notice_id = db.Column(db.Integer, index=True)  # the notices table arrives with issue 4
+    notice_id = db.Column(db.ForeignKey("notices.id"), index=True)  # NULL for one-off texts
     deputy_id = db.Column(db.ForeignKey("deputies.id", ondelete="SET NULL"), index=True)
     to = db.Column(db.String(20), nullable=False)  # E.164 snapshot at creation
     body = db.Column(db.Text, nullable=False)

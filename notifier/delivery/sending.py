@@ -13,17 +13,22 @@ from datetime import timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import column, exists, select, table, update
 
 from notifier.delivery import dispatch
 from notifier.delivery.gateway import ACCEPTED, PERMANENT, TRANSIENT, Outbound, gateway_for
-from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, Message
+from notifier.delivery.models import CANCELLED, FAILED, QUEUED, SENDING, SENT, Message
 from notifier.delivery.outbox import id_in, record_events
 from notifier.extensions import db
 from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+# Delivery sits below notices and does not import them; it only needs to know that a message's
+# notice was cancelled (a message back from a transient failure must not be sent after that).
+_notices = table("notices", column("id"), column("status"))
+_notice_cancelled = exists().where(_notices.c.id == Message.notice_id, _notices.c.status == "cancelled")
 
 
 def get_gateway():
@@ -97,10 +102,13 @@ def deliver(message_ids, gateway=None, limiter=None):
     claimed = set()
     if reserved:
         claimed = set(db.session.scalars(
-            update(Message).where(id_in(Message.id, [r.id for r, _ in reserved]), Message.status == QUEUED)
+            update(Message).where(id_in(Message.id, [r.id for r, _ in reserved]), Message.status == QUEUED,
+                                  ~_notice_cancelled)
             .values(status=SENDING, claimed_at=now, attempts=Message.attempts + 1, updated_at=now)
             .returning(Message.id)
         ).all())
+        if len(claimed) < len(reserved):
+            _cancel_for_cancelled_notices([r.id for r, _ in reserved if r.id not in claimed], now)
         db.session.commit()
     db.session.close()  # no session (nor connection) held during the gateway calls
     work = [(row, due) for row, due in reserved if row.id in claimed]
@@ -124,6 +132,17 @@ def deliver(message_ids, gateway=None, limiter=None):
     for key, n in record_results(list(zip([row.id for row, _ in work], results, strict=True))).items():
         summary[key] += n
     return summary
+
+
+def _cancel_for_cancelled_notices(ids, now):
+    """Unclaimed because their notice was cancelled (e.g. back from a transient failure after the
+    cancel): they become `cancelled` here rather than waiting for the notices tick."""
+    reason = "notice cancelled"
+    cancelled = db.session.scalars(
+        update(Message).where(id_in(Message.id, ids), Message.status == QUEUED, _notice_cancelled)
+        .values(status=CANCELLED, error_message=reason, updated_at=now).returning(Message.id)
+        .execution_options(synchronize_session=False)).all()
+    record_events([(mid, "status", CANCELLED, "worker", reason) for mid in cancelled])
 
 
 def _defer(ids, limiter, full):

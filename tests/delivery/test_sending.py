@@ -2,10 +2,11 @@
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from notifier.delivery.gateway import PERMANENT, TRANSIENT, TwilioGateway, classify_error
 from notifier.delivery.models import (
+    CANCELLED,
     FAILED,
     PENDING,
     QUEUED,
@@ -19,6 +20,7 @@ from notifier.delivery.models import (
 from notifier.delivery.outbox import cancel, create_messages, enqueue
 from notifier.delivery.sending import deliver, status_callback_url
 from notifier.extensions import db
+from notifier.notices.models import Notice
 from notifier.roster.models import Deputy
 from tests.delivery.conftest import FROM_NUMBER
 
@@ -32,8 +34,15 @@ def deputy(name, phone, **kwargs):
     return row
 
 
-def queued(*numbers, body=CHINESE):
-    rows = create_messages([{"to": n, "body": body} for n in numbers])
+def notice_row(status="sending"):
+    row = Notice(title="会议通知", body=CHINESE, status=status)
+    db.session.add(row)
+    db.session.commit()
+    return row.id
+
+
+def queued(*numbers, body=CHINESE, notice_id=None):
+    rows = create_messages([{"to": n, "body": body} for n in numbers], notice_id=notice_id)
     enqueue([r.id for r in rows])
     return [r.id for r in rows]
 
@@ -51,12 +60,13 @@ def test_create_messages_counts_segments_and_skips_opted_out(dctx):
     ok = deputy("张三", "+8613800000001")
     out = deputy("李四", "+8613800000002", opted_out=True)
     gone = deputy("王五", "+8613800000003", active=False)
-    rows = create_messages([ok, out, gone], body=CHINESE * 3, notice_id=7)
+    nid = notice_row()
+    rows = create_messages([ok, out, gone], body=CHINESE * 3, notice_id=nid)
     assert [r.status for r in rows] == [PENDING, SKIPPED, SKIPPED]
     assert rows[1].error_message == "opted out" and rows[2].error_message == "inactive"
     assert rows[0].encoding == "UCS-2" and rows[0].segments == 2  # 108 chars: 67 per part
     assert rows[0].sender == FROM_NUMBER and rows[0].to == "+8613800000001"
-    again = create_messages([ok, out, gone], body=CHINESE, notice_id=7)  # one message per notice x deputy
+    again = create_messages([ok, out, gone], body=CHINESE, notice_id=nid)  # one message per notice x deputy
     assert [r.id for r in again] == [r.id for r in rows]
     assert db.session.scalar(select(func.count()).select_from(Message)) == 3
     assert enqueue([r.id for r in rows]) == [rows[0].id]  # skipped rows are never queued
@@ -126,6 +136,31 @@ def test_transient_errors_retry_with_backoff_then_fail(dctx, sim, delivery_app):
     kinds = db.session.scalars(select(MessageEvent.kind).where(MessageEvent.message_id == mid)
                                .order_by(MessageEvent.id)).all()
     assert kinds == ["status", "retry", "retry", "status"]
+
+
+def test_retry_after_the_notice_is_cancelled_is_never_sent(dctx, sim, delivery_app):
+    """Cancel cannot touch a message in flight; if that call fails transiently the message goes
+    back to `queued`, and the next pass must cancel it rather than send it."""
+    nid = notice_row()
+    sim.configure(fail_rate=1.0)
+    [mid] = queued("+8613800000001", notice_id=nid)
+    assert deliver([mid])["retry"] == 1
+    db.session.execute(update(Notice).where(Notice.id == nid).values(status="cancelled"))
+    db.session.commit()
+    sim.configure(fail_rate=0.0)
+    assert deliver([mid])["skipped"] == 1
+    message = db.session.get(Message, mid)
+    assert message.status == CANCELLED and message.error_message == "notice cancelled"
+    assert sim.stats()["messages"] == 0
+    assert db.session.scalars(select(MessageEvent.status).where(MessageEvent.message_id == mid)
+                              .order_by(MessageEvent.id.desc())).first() == CANCELLED
+
+
+def test_messages_of_a_live_notice_are_sent(dctx, sim, delivery_app):
+    nid = notice_row()
+    [mid] = queued("+8613800000001", notice_id=nid)
+    assert deliver([mid])["accepted"] == 1
+    assert db.session.get(Message, mid).status == SENT
 
 
 def test_timeout_leaves_sending_for_reconciliation(dctx, sim, delivery_app):
