@@ -4,10 +4,9 @@
     python scripts/translations.py check    # exit 1 if a string lacks its Chinese translation
 
 Message ids are English; the zh_Hans_CN catalogue must translate every one of them (English is
-then complete by construction). Translations waiting in notifier/translations/parts/*.po are
-merged in by `update`.
+then complete by construction). `update` adds new strings to zh_Hans_CN/LC_MESSAGES/messages.po
+untranslated; translate them there and run `update` again to recompile messages.mo.
 """
-import glob
 import io
 import os
 import sys
@@ -65,17 +64,9 @@ def untranslated(catalog, template):
 
 def update():
     template = extract()
-    parts = [load(p, "zh_Hans_CN") for p in sorted(glob.glob(os.path.join(TRANSLATIONS, "parts", "*.po")))]
     for locale in LOCALES:
         catalog = load(catalogue_path(locale), locale)
         catalog.update(template, no_fuzzy_matching=True)
-        for message in catalog:
-            if message.id and not _translated(message.string):
-                for part in parts:
-                    found = part.get(message.id, context=message.context)
-                    if found is not None and _translated(found.string):
-                        message.string = found.string
-                        break
         os.makedirs(os.path.dirname(catalogue_path(locale)), exist_ok=True)
         with open(catalogue_path(locale), "wb") as fh:
             write_po(fh, catalog, width=100, omit_header=False, ignore_obsolete=True)

@@ -1,23 +1,12 @@
-"""API test helpers: a client that sends a role's bearer token, and the rows in the database.
-
-The lead merges notifier/translations/parts/*.po into the real catalogue later; so that the
-Accept-Language tests see this part's Chinese now, the parts are compiled into a temporary
-catalogue layered over the real one for this package.
-"""
+"""API test helpers: a client that sends a role's bearer token, and the rows in the database."""
 import csv
-import glob
 import io
-import os
 
 import openpyxl
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from flask_babel import get_babel
 from werkzeug.security import generate_password_hash
 
-from notifier.extensions import babel, db
+from notifier.extensions import db
 from tests.conftest import PASSWORD
 
 ROLES = ("viewer", "composer", "approver", "admin")
@@ -40,34 +29,6 @@ class ApiClient:
 
     def patch(self, path, **kwargs):
         return self._call("PATCH", path, **kwargs)
-
-
-TRANSLATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "notifier", "translations")
-
-
-@pytest.fixture(scope="package", autouse=True)
-def _chinese_catalogue(app, tmp_path_factory):
-    merged = Catalog(locale="zh_Hans_CN", charset="utf-8")
-    sources = [os.path.join(TRANSLATIONS, "zh_Hans_CN", "LC_MESSAGES", "messages.po")]
-    for path in sources + sorted(glob.glob(os.path.join(TRANSLATIONS, "parts", "*.po"))):
-        if os.path.exists(path):
-            with open(path, "rb") as fh:
-                for message in read_po(fh, locale="zh_Hans_CN"):
-                    if message.id and message.string and not message.fuzzy:
-                        merged[message.id] = message
-    target = tmp_path_factory.mktemp("translations") / "zh_Hans_CN" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as fh:
-        write_mo(fh, merged)
-    config = get_babel(app)
-    before = list(config.translation_directories)
-    config.translation_directories = [str(target.parent.parent)] + before
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    yield
-    config.translation_directories = before
-    with app.app_context():
-        babel.domain_instance.cache.clear()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from notifier.extensions import db as _db
 from tests.browser.test_roster_browser import (  # noqa: F401 (fixtures used by name)
     CLEAN,
     LANGS,
-    chinese_catalogue,
     import_dir,
     logged_in,
     user_locale,

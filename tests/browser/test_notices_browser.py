@@ -13,22 +13,15 @@ from notifier.extensions import db
 from notifier.notices.dispatch import dispatch_notice
 from notifier.notices.models import Notice
 from tests.conftest import PASSWORD
-from tests.notices.conftest import add_deputies, layered_catalogue
+from tests.notices.conftest import add_deputies
 
 pytestmark = pytest.mark.browser
 LOCALES = ["zh_Hans_CN", "en"]
-WORDS = {  # what the page says in each language (our catalogue part, merged for these tests)
+WORDS = {  # what the page says in each language
     "zh_Hans_CN": {"pending": "待审批", "sending": "发送中", "delivered": "已送达", "save_submit": "保存并提交审批"},
     "en": {"pending": "Pending approval", "sending": "Sending", "delivered": "Delivered",
            "save_submit": "Save and submit for approval"},
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogue(app, tmp_path_factory):
-    undo = layered_catalogue(app, tmp_path_factory.mktemp("translations"))
-    yield
-    undo()
 
 
 @pytest.fixture

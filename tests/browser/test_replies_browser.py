@@ -16,7 +16,7 @@ from notifier.replies.models import InboundMessage
 from notifier.replies.service import receive
 from notifier.timeutil import utcnow
 from tests.conftest import PASSWORD
-from tests.notices.conftest import add_deputies, layered_catalogue, notice_data
+from tests.notices.conftest import add_deputies, notice_data
 
 pytestmark = pytest.mark.browser
 LOCALES = ["zh_Hans_CN", "en"]
@@ -26,13 +26,6 @@ WORDS = {
     "en": {"confirmed": "Confirmed", "none": "No reply yet", "remind": "Remind those who have not replied",
            "inbox": "Inbox", "unknown": "Unknown", "handled": "Handled", "waits": "The reply waits for approval"},
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogue(app, tmp_path_factory):
-    undo = layered_catalogue(app, tmp_path_factory.mktemp("translations"))
-    yield
-    undo()
 
 
 def _user(role, locale):

@@ -7,7 +7,6 @@ from werkzeug.security import generate_password_hash
 from notifier.accounts.models import User
 from notifier.extensions import db
 from tests.conftest import PASSWORD
-from tests.notices.conftest import layered_catalogue
 
 pytestmark = pytest.mark.browser
 WORDS = {
@@ -16,13 +15,6 @@ WORDS = {
     "en": {"log": "Delivery log", "funnel": "Delivery funnel", "overview": "Overview of the last 30 days",
            "delivered": "Delivered", "failure": "Phone unreachable"},
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogue(app, tmp_path_factory):
-    undo = layered_catalogue(app, tmp_path_factory.mktemp("translations"))
-    yield
-    undo()
 
 
 @pytest.fixture

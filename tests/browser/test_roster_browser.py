@@ -4,61 +4,21 @@ by search; and the create form's validation. Each in Chinese (the default) and i
 (switched in the navbar's user menu, which keeps the choice on the user).
 """
 import csv
-import glob
 import io
-import os
 import re
 
 import openpyxl
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from flask_babel import get_babel
 from playwright.sync_api import expect
 
-from notifier.extensions import babel
 from notifier.extensions import db as _db
 
 pytestmark = pytest.mark.browser
 
-TRANSLATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "notifier", "translations")
 LANGS = ["zh", "en"]
 
 
 # --- fixtures shared with test_accounts_browser.py ------------------------------------------------
-
-
-def _merged_catalogue():
-    """The real catalogue with every part (notifier/translations/parts/*.po) laid over it, so the
-    pages show parts the lead has not merged yet (this file's browser.po included)."""
-    merged = Catalog(locale="zh_Hans_CN", charset="utf-8")
-    sources = [os.path.join(TRANSLATIONS, "zh_Hans_CN", "LC_MESSAGES", "messages.po")]
-    sources += sorted(glob.glob(os.path.join(TRANSLATIONS, "parts", "*.po")))
-    for path in sources:
-        if os.path.exists(path):
-            with open(path, "rb") as fh:
-                for message in read_po(fh, locale="zh_Hans_CN"):
-                    if message.id and message.string and not message.fuzzy:
-                        merged[message.id] = message
-    return merged
-
-
-@pytest.fixture(scope="module", autouse=True)
-def chinese_catalogue(app, tmp_path_factory):
-    target = tmp_path_factory.mktemp("translations") / "zh_Hans_CN" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as fh:
-        write_mo(fh, _merged_catalogue())
-    config = get_babel(app)
-    before = list(config.translation_directories)
-    config.translation_directories = before + [str(target.parent.parent)]
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    yield
-    config.translation_directories = before
-    with app.app_context():
-        babel.domain_instance.cache.clear()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,18 +1,11 @@
 """Notice fixtures: a small roster, a notice factory, and the delivery fixtures (simulator,
 live server, real workers) reused from tests/delivery."""
-import glob
-import os
-
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from flask_babel import get_babel
 from sqlalchemy import insert
 from werkzeug.security import generate_password_hash
 
 from notifier.accounts.models import User
-from notifier.extensions import babel, db
+from notifier.extensions import db
 from notifier.roster.models import Deputy, Tag, deputy_levels, deputy_tags
 from notifier.timeutil import utcnow
 from tests.conftest import PASSWORD
@@ -61,47 +54,6 @@ def notice_data(**overrides):
             "urgent": False}
     data.update(overrides)
     return data
-
-
-TRANSLATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                            "notifier", "translations")
-
-
-def layered_catalogue(app, folder):
-    """The lead merges translations/parts/*.po later; until then compile the real catalogue plus
-    the parts into `folder` and put it in front, so Chinese pages show these strings translated.
-    Returns a function that undoes it."""
-    merged = Catalog(locale="zh_Hans_CN", charset="utf-8")
-    sources = [os.path.join(TRANSLATIONS, "zh_Hans_CN", "LC_MESSAGES", "messages.po")]
-    for path in sources + sorted(glob.glob(os.path.join(TRANSLATIONS, "parts", "*.po"))):
-        if os.path.exists(path):
-            with open(path, "rb") as fh:
-                for message in read_po(fh, locale="zh_Hans_CN"):
-                    if message.id and message.string and not message.fuzzy:
-                        merged[message.id] = message
-    target = folder / "zh_Hans_CN" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as fh:
-        write_mo(fh, merged)
-    config = get_babel(app)
-    before = list(config.translation_directories)
-    config.translation_directories = [str(folder)] + before
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-
-    def undo():
-        config.translation_directories = before
-        with app.app_context():
-            babel.domain_instance.cache.clear()
-
-    return undo
-
-
-@pytest.fixture(scope="package", autouse=True)
-def _chinese_catalogue(app, tmp_path_factory):
-    undo = layered_catalogue(app, tmp_path_factory.mktemp("translations"))
-    yield
-    undo()
 
 
 @pytest.fixture

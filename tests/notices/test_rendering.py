@@ -15,7 +15,7 @@ from notifier.notices.rendering import (
 
 @pytest.fixture(autouse=True)
 def english(ctx, app):
-    """Messages are matched in English here (the Chinese catalogue part is layered in for the package)."""
+    """Messages are matched in English here (Chinese is the default locale)."""
     from flask_babel import force_locale
 
     with app.test_request_context(), force_locale("en"):

@@ -9,18 +9,11 @@ from notifier.extensions import db
 from notifier.notices import workflow
 from notifier.notices.dispatch import dispatch_notice
 from tests.delivery.conftest import dctx, delivery_app, live_url, sim, sim_process, workers  # noqa: F401
-from tests.notices.conftest import add_deputies, layered_catalogue, make_user, notice_data, user  # noqa: F401
+from tests.notices.conftest import add_deputies, make_user, notice_data, user  # noqa: F401
 
 AUTH_TOKEN = "inbound-test-token"
 PLATFORM_NUMBER = "+15005550006"
 _sids = itertools.count(1)
-
-
-@pytest.fixture(scope="package", autouse=True)
-def _chinese_catalogue(app, tmp_path_factory):
-    undo = layered_catalogue(app, tmp_path_factory.mktemp("translations"))
-    yield
-    undo()
 
 
 @pytest.fixture

@@ -1,55 +1,8 @@
-"""Fixtures for the admin pages: clients logged in per role, deputies, and the Chinese catalogue.
-
-The lead merges notifier/translations/parts/*.po into the real catalogue from time to time; so that
-these tests see the current Chinese strings of every part (this page's included) before that
-happens, the parts are compiled into a temporary catalogue layered over the real one.
-"""
-import glob
-import os
-
+"""Fixtures for the admin pages: clients logged in per role, deputies, and a folder for uploads."""
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from flask_babel import get_babel
 
-from notifier.extensions import babel
 from notifier.extensions import db as _db
 from tests.conftest import PASSWORD, csrf_token
-
-TRANSLATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "notifier", "translations")
-
-
-def _merged_catalogue():
-    merged = Catalog(locale="zh_Hans_CN", charset="utf-8")
-    sources = [os.path.join(TRANSLATIONS, "zh_Hans_CN", "LC_MESSAGES", "messages.po")]
-    sources += sorted(glob.glob(os.path.join(TRANSLATIONS, "parts", "*.po")))
-    for path in sources:
-        if not os.path.exists(path):
-            continue
-        with open(path, "rb") as fh:
-            for message in read_po(fh, locale="zh_Hans_CN"):
-                if message.id and message.string and not message.fuzzy:
-                    merged[message.id] = message
-    return merged
-
-
-@pytest.fixture(scope="package", autouse=True)
-def _chinese_catalogue(app, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("translations")
-    target = folder / "zh_Hans_CN" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as fh:
-        write_mo(fh, _merged_catalogue())
-    config = get_babel(app)
-    before = list(config.translation_directories)
-    config.translation_directories = before + [str(folder)]
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    yield
-    config.translation_directories = before
-    with app.app_context():
-        babel.domain_instance.cache.clear()
 
 
 @pytest.fixture(scope="package", autouse=True)
