@@ -148,7 +148,7 @@ def test_command_serves_with_the_given_options(tmp_path):
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            output = process.communicate(timeout=10)[0].decode()
+            output = process.communicate(timeout=30)[0].decode()  # generous: CI machines are shared
         except subprocess.TimeoutExpired:
             process.kill()
             output = process.communicate()[0].decode()
