@@ -149,8 +149,9 @@ def get_or_create_tags(names):
     return [found[name] for name in names]
 
 
-def _levels(codes):
-    return [db.session.get(Level, code) for code in codes]  # the identity map saves the queries
+def all_levels():
+    """{code: Level}: the four rows, loaded once by callers that set levels on many deputies."""
+    return {level.code: level for level in db.session.scalars(db.select(Level))}
 
 
 def phone_taken(phone, deputy_id=None):
@@ -193,12 +194,14 @@ def changes_for(deputy, fields):
     return changed
 
 
-def apply_fields(deputy, fields, how="admin", tag_cache=None):
-    """Set `fields` on a deputy (no commit, no audit); returns {field: (old, new)} changed."""
+def apply_fields(deputy, fields, how="admin", tag_cache=None, levels=None):
+    """Set `fields` on a deputy (no commit, no audit); returns {field: (old, new)} changed.
+    Bulk callers pass `tag_cache` ({} to fill) and `levels` (all_levels()) to save a query per row."""
     changed = changes_for(deputy, fields)
     for field, (_old, new) in changed.items():
         if field == "levels":
-            deputy.levels = _levels(new)
+            levels = levels or all_levels()
+            deputy.levels = [levels[code] for code in new]
         elif field == "tags":
             if tag_cache is None:
                 deputy.tags = get_or_create_tags(new)
