@@ -6,6 +6,7 @@ every run also exercises them, and each test starts from empty tables.
 """
 import os
 import re
+import time
 
 import pytest
 
@@ -92,6 +93,17 @@ def make_user(app):
             return user
 
     return make
+
+
+def wait_until(predicate, timeout, what="condition", interval=0.5):
+    """Poll predicate() every `interval` seconds; return its first truthy value, or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def csrf_token(client, path="/login"):

@@ -3,7 +3,6 @@
 Every test counts what the gateway really accepted: exactly one text per message, none lost.
 """
 import signal
-import time
 from collections import Counter
 from datetime import datetime
 
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 from notifier.delivery.models import DELIVERED, FINAL_STATUSES, Message, MessageEvent
 from notifier.delivery.outbox import create_messages, enqueue
 from notifier.extensions import db
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -22,16 +22,6 @@ def make_outbox(n, body="【县人大常委会】请各位代表于本周五上�
     """n messages to distinct numbers, queued; returns their ids."""
     rows = create_messages([{"to": f"+86138{i:08d}", "body": body.format(i=i)} for i in range(n)])
     return enqueue([m.id for m in rows])
-
-
-def wait_until(predicate, timeout, interval=0.5, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def status_counts():

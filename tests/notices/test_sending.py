@@ -11,19 +11,10 @@ from notifier.extensions import db
 from notifier.notices import workflow
 from notifier.notices.dispatch import counts
 from notifier.notices.models import Notice
+from tests.conftest import wait_until
 from tests.notices.conftest import add_deputies, notice_data, user
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(predicate, timeout, what, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def notice_status(notice_id):

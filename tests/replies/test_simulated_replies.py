@@ -1,6 +1,5 @@
 """Integration: a notice to 500 deputies through real workers and the simulator, whose simulated
 deputies reply (signed, to the live inbound webhook); the tallies end equal to what it sent."""
-import time
 from collections import Counter
 
 import pytest
@@ -12,20 +11,11 @@ from notifier.notices import workflow
 from notifier.notices.models import Notice
 from notifier.replies.models import InboundMessage
 from notifier.replies.service import tally
+from tests.conftest import wait_until
 from tests.notices.conftest import add_deputies, notice_data, user
 
 pytestmark = pytest.mark.slow
 KEY = {"confirm": "confirmed", "decline": "declined", "text": "other", "opt_out": "opted_out"}
-
-
-def wait_until(predicate, timeout, what, interval=1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_500_deputies_reply_through_the_simulator(dctx, workers, sim_process, live_url, make_user):
@@ -43,7 +33,7 @@ def test_500_deputies_reply_through_the_simulator(dctx, workers, sim_process, li
         db.session.commit()
         return db.session.get(Notice, nid).status == "completed"
 
-    wait_until(completed, 300, "the notice to complete")
+    wait_until(completed, 300, "the notice to complete", interval=1.0)
 
     def sim_replies():
         return requests.get(f"{sim_process.url}/_sim/replies", timeout=10).json()["replies"]
@@ -52,7 +42,7 @@ def test_500_deputies_reply_through_the_simulator(dctx, workers, sim_process, li
         stats = sim_process.stats()
         return stats["pending_callbacks"] == 0 and len(sim_replies()) > 0
 
-    wait_until(settled, 120, "the simulated deputies to finish replying")
+    wait_until(settled, 120, "the simulated deputies to finish replying", interval=1.0)
     sent = sim_replies()
     assert all(r["status"] == 200 for r in sent), [r for r in sent if r["status"] != 200][:5]
     assert 280 <= len(sent) <= 420  # ~70% of 500
