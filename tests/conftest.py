@@ -78,21 +78,53 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def make_user(app):
-    """make_user("composer") -> a User with password PASSWORD."""
-    from notifier.accounts.service import create_user
-
+def _user_factory(create):
+    """make(role="admin", username=None, **fields) -> create(username, role, **fields), numbering usernames."""
     counter = iter(range(1, 10_000))
 
-    def make(role="admin", username=None, **kwargs):
+    def make(role="admin", username=None, **fields):
+        return create(username or f"{role}{next(counter)}", role, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user("composer") -> a User with password PASSWORD, made by the accounts service (audited)."""
+    from notifier.accounts.service import create_user
+
+    def create(username, role, **fields):
         with app.app_context():
-            user, _ = create_user(username or f"{role}{next(counter)}", role, password=PASSWORD, **kwargs)
+            user, _ = create_user(username, role, password=PASSWORD, **fields)
             _db.session.refresh(user)  # load the committed row before detaching it
             _db.session.expunge(user)
             return user
 
-    return make
+    return _user_factory(create)
+
+
+@pytest.fixture
+def make_quick_user(app):
+    """As make_user, but written directly (no audit event) with a cheap password hash: for tests
+    that make many users."""
+    return _user_factory(lambda username, role, **fields: add_user(app, username, role, **fields))
+
+
+def add_user(app, username, role, **fields):
+    """A User with password PASSWORD under a cheap hash, committed and loaded before it leaves the
+    session (a detached expired user cannot be read)."""
+    from werkzeug.security import generate_password_hash
+
+    from notifier.accounts.models import User
+
+    with app.app_context():
+        user = User(username=username, role=role, **fields)
+        user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+        _db.session.add(user)
+        _db.session.commit()
+        _db.session.refresh(user)
+        _db.session.expunge(user)
+        return user
 
 
 def wait_until(predicate, timeout, what="condition", interval=0.5):

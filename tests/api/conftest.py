@@ -4,10 +4,8 @@ import io
 
 import openpyxl
 import pytest
-from werkzeug.security import generate_password_hash
 
 from notifier.extensions import db
-from tests.conftest import PASSWORD
 
 ROLES = ("viewer", "composer", "approver", "admin")
 
@@ -32,24 +30,9 @@ class ApiClient:
 
 
 @pytest.fixture
-def make_user(app):
-    """As the shared fixture, but with a cheap password hash (these tests make many users) and
-    the user loaded before it leaves the session (a detached expired user cannot be read)."""
-    from notifier.accounts.models import User
-
-    counter = iter(range(1, 10_000))
-
-    def make(role="admin", username=None, **kwargs):
-        with app.app_context():
-            user = User(username=username or f"{role}{next(counter)}", role=role, **kwargs)
-            user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-            db.session.add(user)
-            db.session.commit()
-            db.session.refresh(user)
-            db.session.expunge(user)
-            return user
-
-    return make
+def make_user(make_quick_user):
+    """These tests make many users: the quick ones (a cheap hash, no audit event)."""
+    return make_quick_user
 
 
 @pytest.fixture

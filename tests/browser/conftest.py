@@ -8,6 +8,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import PASSWORD
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = os.environ.get("TEST_ARTIFACTS") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "test-artifacts"
@@ -66,17 +68,21 @@ def screenshot(page, request):
     return take
 
 
+def log_in(page, username, password=PASSWORD, url=""):
+    """Log in through the real login page (of the server at `url`, else the page's base URL)."""
+    page.goto(url + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u)
+
+
 @pytest.fixture
 def browser_login(page):
     """browser_login(user) logs in through the real login page."""
-    from tests.conftest import PASSWORD
 
     def do(user, password=PASSWORD):
-        page.goto("/login")
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/login" not in url)
+        log_in(page, user.username, password)
         return page
 
     return do

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from notifier.demo import free_port
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LOGIN = re.compile(r"login: (\S+)\s+password: (\S+)\s+\((\w+)\)")
@@ -41,24 +42,16 @@ def demo(tmp_path):
     assert leftover.strip() == "", leftover
 
 
-def _login(page, url, username, password):
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u)
-
-
 def test_demo_journey_compose_approve_deliver(demo, browser, screenshot, page):
     url, logins = demo
     # The roster is there, across the four levels.
-    _login(page, url, *logins["admin"])
+    log_in(page, *logins["admin"], url=url)
     page.goto(url + "/deputies/")
     expect(page.locator("table.model-list tbody tr")).not_to_have_count(0)
     folder = os.path.dirname(screenshot("demo-roster"))
 
     composer = page.context.browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    _login(composer, url, *logins["composer"])
+    log_in(composer, *logins["composer"], url=url)
     composer.goto(url + "/notices/new")
     composer.fill("input[name=title]", "关于召开县人大常委会会议的通知")
     composer.check("input[name=levels][value=county]")
@@ -70,7 +63,7 @@ def test_demo_journey_compose_approve_deliver(demo, browser, screenshot, page):
     notice_url = composer.url
 
     approver = page.context.browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    _login(approver, url, *logins["approver"])
+    log_in(approver, *logins["approver"], url=url)
     approver.goto(notice_url)
     approver.once("dialog", lambda dialog: dialog.accept())
     approver.click("#btn-approve")

@@ -5,14 +5,13 @@ import re
 
 import pytest
 from sqlalchemy import select, update
-from werkzeug.security import generate_password_hash
 
-from notifier.accounts.models import User
 from notifier.delivery.models import Message
 from notifier.extensions import db
 from notifier.notices.dispatch import dispatch_notice
 from notifier.notices.models import Notice
-from tests.conftest import PASSWORD
+from tests.browser.conftest import log_in
+from tests.conftest import add_user
 from tests.notices.conftest import add_deputies
 
 pytestmark = pytest.mark.browser
@@ -27,14 +26,7 @@ WORDS = {  # what the page says in each language
 @pytest.fixture
 def staff(app):
     def make(role, locale):
-        with app.app_context():
-            row = User(username=f"{role}-{locale}", role=role, locale=locale)
-            row.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-            db.session.add(row)
-            db.session.commit()
-            db.session.refresh(row)
-            db.session.expunge(row)
-            return row
+        return add_user(app, f"{role}-{locale}", role, locale=locale)
 
     return make
 
@@ -46,14 +38,6 @@ def roster(app):
         add_deputies(2, levels=("county",), start=100, opted_out=True)
         add_deputies(1, levels=("county",), start=200, active=False)
         db.session.remove()
-
-
-def login_as(page, user):
-    page.goto("/login")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def compose_and_submit(page, screenshot, locale):
@@ -86,7 +70,7 @@ def compose_and_submit(page, screenshot, locale):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_compose_approve_and_watch_progress(app, browser, live_server, page, screenshot, staff, roster, locale):
     composer, approver = staff("composer", locale), staff("approver", locale)
-    login_as(page, composer)
+    log_in(page, composer.username)
     notice_id = compose_and_submit(page, screenshot, locale)
     assert page.locator("#btn-approve").count() == 0  # the author cannot approve
 
@@ -94,7 +78,7 @@ def test_compose_approve_and_watch_progress(app, browser, live_server, page, scr
     context = browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
     other = context.new_page()
     other.set_default_timeout(15000)
-    login_as(other, approver)
+    log_in(other, approver.username)
     assert other.text_content("#approvals-badge") == "1"
     other.goto("/approvals/")
     screenshot_page(other, screenshot, f"queue-{locale}")

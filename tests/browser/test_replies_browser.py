@@ -5,9 +5,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from notifier.accounts.models import User
 from notifier.extensions import db
 from notifier.notices import workflow
 from notifier.notices.dispatch import dispatch_notice
@@ -15,8 +13,9 @@ from notifier.notices.models import Notice
 from notifier.replies.models import InboundMessage
 from notifier.replies.service import receive
 from notifier.timeutil import utcnow
-from tests.conftest import PASSWORD
-from tests.notices.conftest import add_deputies, notice_data
+from tests.browser.conftest import log_in
+from tests.conftest import add_user
+from tests.notices.conftest import add_deputies, notice_data, user
 
 pytestmark = pytest.mark.browser
 LOCALES = ["zh_Hans_CN", "en"]
@@ -28,20 +27,13 @@ WORDS = {
 }
 
 
-def _user(role, locale):
-    row = User(username=f"{role}-{locale}", role=role, locale=locale)
-    row.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-    db.session.add(row)
-    db.session.commit()
-    return row
-
-
 @pytest.fixture
 def scene(app, request):
     """Eight deputies sent a notice; four replied (one late-free mix), one stranger texted."""
     locale = request.getfixturevalue("locale")
     with app.app_context():
-        composer, approver = _user("composer", locale), _user("approver", locale)
+        composer, approver = (user(add_user(app, f"{role}-{locale}", role, locale=locale))
+                              for role in ("composer", "approver"))
         add_deputies(8, levels=("county",))
         notice = workflow.create_notice(notice_data(reply_deadline=utcnow() + timedelta(days=2)), composer)
         workflow.submit(notice, composer)
@@ -57,18 +49,10 @@ def scene(app, request):
     return ids
 
 
-def login(page, username):
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
 @pytest.mark.parametrize("locale", LOCALES)
 def test_tallies_inbox_and_conversation(app, page, screenshot, scene, locale):
     words = WORDS[locale]
-    login(page, scene["composer"])
+    log_in(page, scene["composer"])
     page.goto(f"/notices/{scene['notice']}")
     card = page.locator("#reply-tally")
     assert [page.text_content(f"#tally-{k}") for k in ("confirmed", "declined", "other", "opted_out", "none")] \

@@ -2,11 +2,8 @@
 filter and its next-page link, a notice report with its charts, and the overview dashboard.
 Screenshots are kept under test-artifacts/<test>/."""
 import pytest
-from werkzeug.security import generate_password_hash
 
-from notifier.accounts.models import User
-from notifier.extensions import db
-from tests.conftest import PASSWORD
+from tests.conftest import add_user
 
 pytestmark = pytest.mark.browser
 WORDS = {
@@ -26,14 +23,7 @@ def world(app):
 
 
 def _viewer(app, locale):
-    with app.app_context():
-        row = User(username=f"viewer-{locale}", role="viewer", locale=locale)
-        row.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-        db.session.add(row)
-        db.session.commit()
-        db.session.refresh(row)
-        db.session.expunge(row)
-        return row
+    return add_user(app, f"viewer-{locale}", "viewer", locale=locale)
 
 
 @pytest.mark.parametrize("locale", ["zh_Hans_CN", "en"])

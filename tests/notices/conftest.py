@@ -2,13 +2,11 @@
 live server, real workers) reused from tests/delivery."""
 import pytest
 from sqlalchemy import insert
-from werkzeug.security import generate_password_hash
 
 from notifier.accounts.models import User
 from notifier.extensions import db
 from notifier.roster.models import Deputy, Tag, deputy_levels, deputy_tags
 from notifier.timeutil import utcnow
-from tests.conftest import PASSWORD
 from tests.delivery.conftest import dctx, delivery_app, live_url, sim, sim_process, workers  # noqa: F401
 
 
@@ -57,19 +55,6 @@ def notice_data(**overrides):
 
 
 @pytest.fixture
-def make_user(app):
-    """As the shared fixture, with a cheap password hash and the user loaded before it leaves the
-    session (a detached expired user cannot be read)."""
-    counter = iter(range(1, 10_000))
-
-    def make(role="admin", username=None, **kwargs):
-        with app.app_context():
-            row = User(username=username or f"{role}{next(counter)}", role=role, **kwargs)
-            row.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-            db.session.add(row)
-            db.session.commit()
-            db.session.refresh(row)
-            db.session.expunge(row)
-            return row
-
-    return make
+def make_user(make_quick_user):
+    """These tests make many users: the quick ones (a cheap hash, no audit event)."""
+    return make_quick_user

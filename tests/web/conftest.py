@@ -2,7 +2,7 @@
 import pytest
 
 from notifier.extensions import db as _db
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import csrf_token
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -12,24 +12,6 @@ def _import_dir(app, tmp_path_factory):
     app.config["ROSTER_IMPORT_DIR"] = str(tmp_path_factory.mktemp("imports"))
     yield
     app.config["ROSTER_IMPORT_DIR"] = before
-
-
-@pytest.fixture
-def make_user(app):
-    """As the shared fixture, but the returned user is loaded before it leaves the session
-    (create_user commits, which expires it; a detached expired user cannot be read)."""
-    from notifier.accounts.service import create_user
-
-    counter = iter(range(1, 10_000))
-
-    def make(role="admin", username=None, **kwargs):
-        with app.app_context():
-            user, _ = create_user(username or f"{role}{next(counter)}", role, password=PASSWORD, **kwargs)
-            _db.session.refresh(user)
-            _db.session.expunge(user)
-            return user
-
-    return make
 
 
 @pytest.fixture
