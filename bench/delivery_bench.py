@@ -11,24 +11,23 @@ first accepted message, CPU seconds and peak RSS per process, and the ratio to t
 """
 import argparse
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 
 import psutil
+import redis
 import requests
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from _common import (
+    bench_urls,
+    configure_simulator,
+    free_port,
+    fresh_schema,
+    platform_env,
+    start_simulator,
+    start_workers,
+    stop,
+    wait_for_texts,
+)
 
 
 class Sampler(threading.Thread):
@@ -72,58 +71,24 @@ def main():
     parser.add_argument("--batch", type=int, default=100, help="SEND_BATCH_SIZE: messages per task")
     parser.add_argument("--latency-ms", type=float, default=150)
     args = parser.parse_args()
-    db_url = os.environ.get("BENCH_DATABASE_URL")
-    redis_url = os.environ.get("BENCH_REDIS_URL")
-    if not db_url or not redis_url:
-        parser.error("set BENCH_DATABASE_URL and BENCH_REDIS_URL (they are reset by the benchmark)")
-
-    from notifier.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-
+    db_url, redis_url = bench_urls(parser)
     port = free_port()
     sim_url = f"http://127.0.0.1:{port}"
-    settings = {
-        "NOTIFIER_ENV": "testing", "TEST_DATABASE_URL": db_url, "TEST_REDIS_URL": redis_url,
-        # Web-less: nobody listens for status callbacks (the simulator gives up on them at once).
-        "TEST_PUBLIC_BASE_URL": f"http://127.0.0.1:{free_port()}",
-        "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": sim_url, "TWILIO_FROM_NUMBER": "+15005550006",
-        "SMS_RATE_LIMIT": "100000", "SEND_BATCH_SIZE": str(args.batch), "TWILIO_HTTP_TIMEOUT": "30",
-        "SMS_REQUEUE_AFTER_SECONDS": "3000", "PYTHONPATH": ROOT,
-    }
-    os.environ.update(settings)
-    env = {**os.environ, **settings}
-
-    from flask_migrate import upgrade
-    from sqlalchemy import text
+    env = platform_env(db_url, redis_url, sim_url, SEND_BATCH_SIZE=str(args.batch))
 
     from notifier import create_app
     from notifier.delivery.outbox import create_messages, enqueue
     from notifier.extensions import db
+    from notifier.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url, REDIS_URL=redis_url,
                      SEND_BATCH_SIZE=args.batch, TWILIO_API_BASE_URL=sim_url)
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
-    import redis
-
+    fresh_schema(app)
     redis.Redis.from_url(redis_url).flushdb()
 
-    procs = {}
-    sim = subprocess.Popen([sys.executable, "-m", "notifier.simulator", "--port", str(port), "--quiet",
-                            "--latency-ms", str(args.latency_ms)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, start_new_session=True)
-    procs["simulator"] = sim
+    procs = {"simulator": start_simulator(port, args.latency_ms)}
     try:
-        for _ in range(100):
-            try:
-                requests.get(f"{sim_url}/_sim/health", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
-        requests.post(f"{sim_url}/_sim/config", json={"callback_retries": 0, "callback_timeout": 0.5}, timeout=5)
+        configure_simulator(sim_url)
 
         # Baseline: a plain sequential loop of the official client, same gateway, same latency.
         from twilio.rest import Client
@@ -136,14 +101,9 @@ def main():
         baseline_s = time.monotonic() - started
         baseline_rate = args.baseline_n / baseline_s
         requests.post(f"{sim_url}/_sim/reset", timeout=5)
-        requests.post(f"{sim_url}/_sim/config", json={"callback_retries": 0, "callback_timeout": 0.5}, timeout=5)
+        configure_simulator(sim_url)
 
-        for w in range(args.workers):
-            log = open(f"/tmp/delivery-bench-worker{w}.log", "w")  # noqa: SIM115
-            procs[f"worker{w}"] = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "WARNING",
-                 "-n", f"bench{w}@%h", "--concurrency", str(args.concurrency), "--without-gossip", "--without-mingle"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        procs.update(start_workers("bench", "delivery-bench", args.workers, args.concurrency, env, "WARNING"))
         time.sleep(6)  # worker start-up is not part of the run
 
         ps = {name: psutil.Process(p.pid) for name, p in procs.items()}
@@ -161,18 +121,7 @@ def main():
             enqueue(ids)
             dispatched_s = time.monotonic() - started
             db.session.remove()
-        first = None
-        while True:
-            count = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()["messages"]
-            now = time.monotonic()
-            if count and first is None:
-                first = now - started
-            if count >= args.n:
-                break
-            if now - started > 3600:
-                raise SystemExit(f"gave up: {count} of {args.n} accepted")
-            time.sleep(0.05 if first is None else 0.5)
-        total_s = time.monotonic() - started
+        first, total_s = wait_for_texts(sim_url, args.n, started, 0.05, 0.5)
         sampler.stop.set()
         cpu = {name: cpu_seconds(p, p.pid != os.getpid()) - cpu_before[name] for name, p in ps.items()}
         stats = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()
@@ -194,14 +143,7 @@ def main():
             per_msg = cpu[name] / args.n * 1000
             print(f"    {name:<24} {cpu[name]:7.2f}s CPU ({per_msg:.2f} ms/message)  peak {sampler.peak[name] / 2**20:7.1f} MiB")
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop(procs, 15)
 
 
 if __name__ == "__main__":

@@ -12,23 +12,21 @@ The schema of BENCH_DATABASE_URL is DROPPED and rebuilt, and BENCH_REDIS_URL is 
 it a database and a Redis db of its own.
 """
 import argparse
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 
+import redis
 import requests
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from _common import (
+    bench_urls,
+    configure_simulator,
+    free_port,
+    fresh_schema,
+    platform_env,
+    start_simulator,
+    start_workers,
+    stop,
+    wait_for_texts,
+)
 
 
 def main():
@@ -41,28 +39,11 @@ def main():
     parser.add_argument("--latency-ms", type=float, default=150)
     parser.add_argument("--rate", type=float, default=100000, help="SMS_RATE_LIMIT, segments/s (default: no cap)")
     args = parser.parse_args()
-    db_url, redis_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_REDIS_URL")
-    if not db_url or not redis_url:
-        parser.error("set BENCH_DATABASE_URL and BENCH_REDIS_URL (they are reset by the benchmark)")
-
-    from notifier.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-
+    db_url, redis_url = bench_urls(parser)
     port = free_port()
     sim_url = f"http://127.0.0.1:{port}"
-    settings = {
-        "NOTIFIER_ENV": "testing", "TEST_DATABASE_URL": db_url, "TEST_REDIS_URL": redis_url,
-        "TEST_PUBLIC_BASE_URL": f"http://127.0.0.1:{free_port()}",  # web-less: nobody takes callbacks
-        "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": sim_url, "TWILIO_FROM_NUMBER": "+15005550006",
-        "SMS_RATE_LIMIT": str(args.rate), "SEND_BATCH_SIZE": str(args.batch), "TWILIO_HTTP_TIMEOUT": "30",
-        "SMS_REQUEUE_AFTER_SECONDS": "3000", "NOTICE_DISPATCH_CHUNK": str(args.chunk), "PYTHONPATH": ROOT,
-    }
-    os.environ.update(settings)
-    env = {**os.environ, **settings}
-
-    import redis
-    from flask_migrate import upgrade
-    from sqlalchemy import text
+    env = platform_env(db_url, redis_url, sim_url, SMS_RATE_LIMIT=str(args.rate), SEND_BATCH_SIZE=str(args.batch),
+                       NOTICE_DISPATCH_CHUNK=str(args.chunk))
 
     from notifier import create_app
     from notifier.accounts.models import User
@@ -71,11 +52,8 @@ def main():
     from tests.notices.conftest import add_deputies
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url, REDIS_URL=redis_url, TWILIO_API_BASE_URL=sim_url)
+    fresh_schema(app)
     with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
         for start in range(0, args.n, 5000):
             add_deputies(min(5000, args.n - start), levels=("county",), start=start)
         composer = User(username="composer", role="composer", password_hash="x")
@@ -91,24 +69,10 @@ def main():
         db.session.remove()
     redis.Redis.from_url(redis_url).flushdb()
 
-    procs = {}
-    procs["simulator"] = subprocess.Popen(
-        [sys.executable, "-m", "notifier.simulator", "--port", str(port), "--quiet", "--latency-ms",
-         str(args.latency_ms)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    procs = {"simulator": start_simulator(port, args.latency_ms)}
     try:
-        for _ in range(100):
-            try:
-                requests.get(f"{sim_url}/_sim/health", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
-        requests.post(f"{sim_url}/_sim/config", json={"callback_retries": 0, "callback_timeout": 0.5}, timeout=5)
-        for w in range(args.workers):
-            log = open(f"/tmp/notice-bench-worker{w}.log", "w")  # noqa: SIM115
-            procs[f"worker{w}"] = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO",
-                 "-n", f"nbench{w}@%h", "--concurrency", str(args.concurrency), "--without-gossip",
-                 "--without-mingle"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        configure_simulator(sim_url)
+        procs.update(start_workers("nbench", "notice-bench", args.workers, args.concurrency, env, "INFO"))
         time.sleep(8)  # worker start-up is not part of the run
 
         with app.app_context():
@@ -116,18 +80,7 @@ def main():
             workflow.approve(db.session.get(type(notice), notice_id), db.session.get(User, approver_id))
             approved_s = time.monotonic() - started
             db.session.remove()
-        first = None
-        while True:
-            count = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()["messages"]
-            now = time.monotonic()
-            if count and first is None:
-                first = now - started
-            if count >= args.n:
-                break
-            if now - started > 3600:
-                raise SystemExit(f"gave up: {count} of {args.n} accepted")
-            time.sleep(0.02 if first is None else 0.25)
-        last = time.monotonic() - started
+        first, last = wait_for_texts(sim_url, args.n, started, 0.02, 0.25)
         with app.app_context():
             from notifier.notices.models import Notice
 
@@ -145,14 +98,7 @@ def main():
         print(f"  approval -> last text accepted:  {last:.2f} s ({args.n / last:.0f} texts/s overall); "
               f"duplicates at the gateway: {duplicates}")
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop(procs, 20)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""Set-up shared by the benchmarks that run the platform against the Twilio simulator: the
+settings, a fresh schema, the simulator and Celery worker processes, waiting for the texts, and
+stopping the processes."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_urls(parser):
+    """BENCH_DATABASE_URL and BENCH_REDIS_URL, or a usage error."""
+    db_url, redis_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_REDIS_URL")
+    if not db_url or not redis_url:
+        parser.error("set BENCH_DATABASE_URL and BENCH_REDIS_URL (they are reset by the benchmark)")
+    return db_url, redis_url
+
+
+def platform_env(db_url, redis_url, sim_url, **settings):
+    """Point this process (and the returned environment, for workers) at the bench database, Redis
+    and the simulator; `settings` (strings) add to or override the defaults."""
+    from notifier.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    settings = {
+        "NOTIFIER_ENV": "testing", "TEST_DATABASE_URL": db_url, "TEST_REDIS_URL": redis_url,
+        # Web-less: nobody listens for status callbacks (the simulator gives up on them at once).
+        "TEST_PUBLIC_BASE_URL": f"http://127.0.0.1:{free_port()}",
+        "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": sim_url, "TWILIO_FROM_NUMBER": "+15005550006",
+        "SMS_RATE_LIMIT": "100000", "TWILIO_HTTP_TIMEOUT": "30", "SMS_REQUEUE_AFTER_SECONDS": "3000",
+        "PYTHONPATH": ROOT, **settings,
+    }
+    os.environ.update(settings)
+    return {**os.environ, **settings}
+
+
+def fresh_schema(app):
+    """Drop the bench database's schema and build it again by the migrations."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from notifier.extensions import db
+
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+
+
+def start_simulator(port, latency_ms):
+    return subprocess.Popen([sys.executable, "-m", "notifier.simulator", "--port", str(port), "--quiet",
+                             "--latency-ms", str(latency_ms)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def configure_simulator(sim_url):
+    """Wait (up to about 10 s) for the simulator to answer; it gives up on callbacks at once."""
+    for _ in range(100):
+        try:
+            requests.get(f"{sim_url}/_sim/health", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.1)
+    requests.post(f"{sim_url}/_sim/config", json={"callback_retries": 0, "callback_timeout": 0.5}, timeout=5)
+
+
+def start_workers(name, log_name, count, concurrency, env, loglevel):
+    """`count` Celery worker processes named name0, name1, ...; logs in /tmp/<log_name>-worker<i>.log."""
+    procs = {}
+    for w in range(count):
+        log = open(f"/tmp/{log_name}-worker{w}.log", "w")  # noqa: SIM115
+        procs[f"worker{w}"] = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", loglevel,
+             "-n", f"{name}{w}@%h", "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return procs
+
+
+def wait_for_texts(sim_url, n, started, poll_first, poll_rest):
+    """Poll the simulator until it has accepted `n` texts (an hour at most); returns the seconds
+    from `started` to the first and to the last."""
+    first = None
+    while True:
+        count = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()["messages"]
+        now = time.monotonic()
+        if count and first is None:
+            first = now - started
+        if count >= n:
+            return first, time.monotonic() - started
+        if now - started > 3600:
+            raise SystemExit(f"gave up: {count} of {n} accepted")
+        time.sleep(poll_first if first is None else poll_rest)
+
+
+def stop(procs, timeout):
+    """SIGTERM each process group still running, SIGKILL those not gone after `timeout` seconds."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
