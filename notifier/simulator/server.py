@@ -4,6 +4,7 @@ never serialise requests; keep-alive (HTTP/1.1) lets clients reuse connections.
 """
 
 import logging
+import signal
 import threading
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -67,6 +68,9 @@ class SimulatorServer:
         return self
 
     def serve_forever(self):
+        """Serve on this (the main) thread until Ctrl-C or SIGTERM (docker stop, a supervisor),
+        both ending in KeyboardInterrupt so the caller's clean-up runs."""
+        signal.signal(signal.SIGTERM, _interrupt)
         self._server.serve_forever()
 
     def stop(self):
@@ -124,6 +128,10 @@ class SimulatorServer:
         client = Client(self.account_sid, self.auth_token, **kwargs)
         client.api.base_url = self.url
         return client
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def run_simulator(host=DEFAULT_HOST, port=DEFAULT_PORT, access_log=True, **options):

@@ -146,9 +146,10 @@ def test_command_serves_with_the_given_options(tmp_path):
         )
         assert response.status_code == 201
     finally:
-        process.send_signal(signal.SIGINT)
+        # SIGTERM, as docker stop sends (SIGINT would be ignored if pytest runs as a background job).
+        process.send_signal(signal.SIGTERM)
         try:
-            output = process.communicate(timeout=30)[0].decode()  # generous: CI machines are shared
+            output = process.communicate(timeout=30)[0].decode()
         except subprocess.TimeoutExpired:
             process.kill()
             output = process.communicate()[0].decode()
