@@ -29,7 +29,20 @@ def test_compose_runs_the_documented_processes():
     assert "notifier.wsgi:app" in services["web"]["command"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "workers", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "workers", "beat"]
-    for name in ("web", "worker", "beat"):
+    assert services["sender"]["command"][:4] == ["celery", "-A", "workers", "worker"]
+    for name in ("web", "worker", "sender", "beat"):
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgresql")
         assert env["REDIS_URL"].startswith("redis://redis")
+
+
+def test_the_workers_between_them_consume_every_queue():
+    from notifier.delivery.dispatch import QUEUES, SEND_QUEUE
+
+    services = _compose()["services"]
+    consumed = {}
+    for name in ("worker", "sender"):
+        command = services[name]["command"]
+        consumed[name] = set(command[command.index("-Q") + 1].split(","))
+    assert consumed["sender"] == {SEND_QUEUE}
+    assert consumed["worker"] | consumed["sender"] == set(QUEUES)
