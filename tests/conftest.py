@@ -138,6 +138,20 @@ def wait_until(predicate, timeout, what="condition", interval=0.5):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def import_dir_fixture(scope):
+    """An autouse fixture of `scope`: roster uploads waiting for confirmation go to a temporary
+    folder, not the instance folder."""
+
+    @pytest.fixture(scope=scope, autouse=True)
+    def import_dir(app, tmp_path_factory):
+        before = app.config.get("ROSTER_IMPORT_DIR")
+        app.config["ROSTER_IMPORT_DIR"] = str(tmp_path_factory.mktemp("imports"))
+        yield
+        app.config["ROSTER_IMPORT_DIR"] = before
+
+    return import_dir
+
+
 def csrf_token(client, path="/login"):
     html = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(

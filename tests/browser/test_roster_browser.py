@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from notifier.extensions import db as _db
+from tests.conftest import import_dir_fixture
 
 pytestmark = pytest.mark.browser
 
@@ -21,13 +22,7 @@ LANGS = ["zh", "en"]
 # --- fixtures shared with test_accounts_browser.py ------------------------------------------------
 
 
-@pytest.fixture(scope="module", autouse=True)
-def import_dir(app, tmp_path_factory):
-    """Uploads waiting for confirmation go to a temporary folder, not the instance folder."""
-    before = app.config.get("ROSTER_IMPORT_DIR")
-    app.config["ROSTER_IMPORT_DIR"] = str(tmp_path_factory.mktemp("imports"))
-    yield
-    app.config["ROSTER_IMPORT_DIR"] = before
+import_dir = import_dir_fixture("module")
 
 
 @pytest.fixture

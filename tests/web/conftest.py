@@ -2,16 +2,9 @@
 import pytest
 
 from notifier.extensions import db as _db
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, import_dir_fixture
 
-
-@pytest.fixture(scope="package", autouse=True)
-def _import_dir(app, tmp_path_factory):
-    """Uploads waiting for confirmation go to a temporary folder, not the instance folder."""
-    before = app.config.get("ROSTER_IMPORT_DIR")
-    app.config["ROSTER_IMPORT_DIR"] = str(tmp_path_factory.mktemp("imports"))
-    yield
-    app.config["ROSTER_IMPORT_DIR"] = before
+_import_dir = import_dir_fixture("package")
 
 
 @pytest.fixture
