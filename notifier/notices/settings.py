@@ -8,16 +8,15 @@ DEFAULTS = {
 }
 
 
-def get_setting(key):
+def read_setting(key, default):
+    """The stored value of `key` (its full name in the table), or `default` when it was never set."""
     row = db.session.get(Setting, key)
-    return DEFAULTS[key] if row is None else row.value
+    return default if row is None else row.value
 
 
-def set_setting(key, value, actor=None):
-    if key not in DEFAULTS:
-        raise KeyError(key)
+def write_setting(key, value, old, actor=None):
+    """Store `value` under `key` (its full name), audit the change from `old` and commit."""
     row = db.session.get(Setting, key)
-    old = get_setting(key)
     if row is None:
         row = Setting(key=key)
         db.session.add(row)
@@ -26,6 +25,16 @@ def set_setting(key, value, actor=None):
     record("setting.change", actor=actor, key=key, old=old, new=value)
     db.session.commit()
     return value
+
+
+def get_setting(key):
+    return read_setting(key, DEFAULTS[key])
+
+
+def set_setting(key, value, actor=None):
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    return write_setting(key, value, get_setting(key), actor)
 
 
 def approval_required():

@@ -1,8 +1,6 @@
 """Which roles see deputies' numbers masked (138****8000): a setting an administrator chooses."""
 from notifier.accounts.models import ROLES
-from notifier.audit.service import record
-from notifier.extensions import db
-from notifier.notices.models import Setting
+from notifier.notices.settings import read_setting, write_setting
 from notifier.roster.phones import mask_phone
 
 KEY = "reports_mask_numbers_for"
@@ -10,23 +8,14 @@ DEFAULT = ()  # nobody: the office decides whom to hide numbers from
 
 
 def masked_roles():
-    row = db.session.get(Setting, KEY)
-    return tuple(row.value) if row is not None and isinstance(row.value, list) else DEFAULT
+    value = read_setting(KEY, None)
+    return tuple(value) if isinstance(value, list) else DEFAULT
 
 
 def set_masked_roles(roles, actor):
     """Store the roles (a subset of ROLES; admins always see numbers) and audit the change."""
     roles = sorted({r for r in roles if r in ROLES and r != "admin"})
-    old = list(masked_roles())
-    row = db.session.get(Setting, KEY)
-    if row is None:
-        row = Setting(key=KEY)
-        db.session.add(row)
-    row.value = roles
-    row.updated_by_id = getattr(actor, "id", None)
-    record("setting.change", actor=actor, key=KEY, old=old, new=roles)
-    db.session.commit()
-    return roles
+    return write_setting(KEY, roles, list(masked_roles()), actor)
 
 
 def masker(user):
