@@ -151,5 +151,27 @@ def keyset_page(select, id_column, cursor, limit, to_dict):
     }
 
 
+def where_equal(query, model, args, keys):
+    """`query` narrowed to the rows whose column equals the argument, for each of `keys` given."""
+    for key in keys:
+        if args.get(key):
+            query = query.where(getattr(model, key) == args[key])
+    return query
+
+
+class AsIs(Schema):
+    """A response the view builds itself: the schema documents it, dump passes it through."""
+
+    def dump(self, obj, *args, **kwargs):
+        return obj
+
+
+class PageOut(AsIs):
+    """A page of a list, as keyset_page builds it."""
+
+    items = fields.List(fields.Dict())
+    next_cursor = fields.String(allow_none=True)
+
+
 def not_found():
     return ApiError(404, errors={REQUEST: [_("Not found.")]})

@@ -4,7 +4,17 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from notifier.api.common import ApiBlueprint, PageArgs, StrictBoolean, Text, keyset_page, not_found
+from notifier.api.common import (
+    ApiBlueprint,
+    AsIs,
+    PageArgs,
+    PageOut,
+    StrictBoolean,
+    Text,
+    keyset_page,
+    not_found,
+    where_equal,
+)
 from notifier.api.errors import REQUEST, ApiError
 from notifier.delivery.models import STATUSES as MESSAGE_STATUSES
 from notifier.extensions import db
@@ -71,47 +81,45 @@ class NoticeSchema(Schema):
                           metadata={"description": "confirmed, declined, other, none"})
 
 
-class NoticeOut(NoticeSchema):
+class NoticeOut(AsIs, NoticeSchema):
     """Every field of notice_to_dict (documented loosely: see DESIGN.md's data section)."""
-
-    def dump(self, obj, *args, **kwargs):
-        return obj
-
-
-class PageSchema(Schema):
-    items = fields.List(fields.Dict())
-    next_cursor = fields.String(allow_none=True)
-
-
-class PageOut(PageSchema):
-    def dump(self, obj, *args, **kwargs):
-        return obj
 
 
 def _actor():
     return current_user._get_current_object()
 
 
-def _notice_or_404(notice_id):
+def notice_or_404(notice_id):
     notice = get_notice(notice_id)
     if notice is None:
         raise not_found()
     return notice
 
 
-def _step(func, notice, *args):
-    """Run a workflow step, mapping its errors: not allowed 403, wrong state 409, bad fields 422."""
+def workflow_call(func, *args, invalid_status=422):
+    """func(*args), a workflow function, its errors mapped (the session rolled back): not allowed 403,
+    wrong state 409, bad fields `invalid_status` (422 lists them by field; another status says why)."""
     try:
-        func(notice, *args)
+        return func(*args)
     except workflow.NotAllowed as exc:
-        db.session.rollback()
-        raise ApiError(403, errors={REQUEST: [str(exc)]}, message=str(exc)) from None
+        raise _refused(403, exc) from None
     except workflow.WorkflowError as exc:
-        db.session.rollback()
-        raise ApiError(409, errors={REQUEST: [str(exc)]}, message=str(exc)) from None
+        raise _refused(409, exc) from None
     except workflow.NoticeInvalid as exc:
+        if invalid_status != 422:
+            raise _refused(invalid_status, exc) from None
         db.session.rollback()
         raise ApiError(422, errors={"json": exc.errors}) from None
+
+
+def _refused(status, exc):
+    db.session.rollback()
+    return ApiError(status, errors={REQUEST: [str(exc)]}, message=str(exc))
+
+
+def _step(func, notice, *args):
+    """Run a workflow step on the notice; the notice with its counts."""
+    workflow_call(func, notice, *args)
     return notice_to_dict(notice, with_counts=True)
 
 
@@ -122,10 +130,7 @@ class Notices(MethodView):
     @blp.response(200, PageOut)
     def get(self, args):
         """List notices, oldest first (keyset pagination), filtered by status, category, source, author."""
-        query = db.select(Notice)
-        for key in ("status", "category", "source"):
-            if args.get(key):
-                query = query.where(getattr(Notice, key) == args[key])
+        query = where_equal(db.select(Notice), Notice, args, ("status", "category", "source"))
         if args.get("created_by"):
             query = query.where(Notice.created_by_id == args["created_by"])
         return keyset_page(query, Notice.id, args.get("cursor"), args["limit"], notice_to_dict)
@@ -135,12 +140,7 @@ class Notices(MethodView):
     @blp.response(201, NoticeOut)
     def post(self, data):
         """Write a draft notice."""
-        try:
-            notice = workflow.create_notice(data, _actor())
-        except workflow.NoticeInvalid as exc:
-            db.session.rollback()
-            raise ApiError(422, errors={"json": exc.errors}) from None
-        return notice_to_dict(notice, with_counts=True)
+        return notice_to_dict(workflow_call(workflow.create_notice, data, _actor()), with_counts=True)
 
 
 @blp.route("/<int:notice_id>")
@@ -150,7 +150,7 @@ class NoticeItem(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, notice_id):
         """One notice with its message `counts` by status and `replies` tallies."""
-        return notice_to_dict(_notice_or_404(notice_id), with_counts=True)
+        return notice_to_dict(notice_or_404(notice_id), with_counts=True)
 
     @blp.requires("compose")
     @blp.arguments(NoticePatchSchema)
@@ -159,12 +159,12 @@ class NoticeItem(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, data, notice_id):
         """Change a draft (a rejected notice becomes a draft again). 409 in any other state."""
-        return _step(lambda n, d, a: workflow.update_notice(n, d, a), _notice_or_404(notice_id), data, _actor())
+        return _step(lambda n, d, a: workflow.update_notice(n, d, a), notice_or_404(notice_id), data, _actor())
 
 
 def _transition(name, func, doc, schema=None):
     def view(notice_id, *args):
-        notice = _notice_or_404(notice_id)
+        notice = notice_or_404(notice_id)
         if schema is not None:
             return _step(func, notice, _actor(), args[0]["reason"])
         return _step(func, notice, _actor())
@@ -200,6 +200,6 @@ class NoticeMessages(MethodView):
         """The notice's messages, one per recipient, with status, error and times."""
         from notifier.delivery.models import Message
 
-        _notice_or_404(notice_id)
+        notice_or_404(notice_id)
         return keyset_page(messages_query(notice_id, args.get("status")), Message.id, args.get("cursor"),
                            args["limit"], message_to_dict)

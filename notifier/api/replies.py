@@ -2,13 +2,20 @@
 Thin views over notifier.replies; the same permissions as the pages."""
 from flask.views import MethodView
 from flask_login import current_user
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from notifier.api.common import MAX_ID, ApiBlueprint, PageArgs, keyset_page, not_found
-from notifier.api.errors import REQUEST, ApiError
+from notifier.api.common import (
+    MAX_ID,
+    ApiBlueprint,
+    AsIs,
+    PageArgs,
+    PageOut,
+    keyset_page,
+    where_equal,
+)
+from notifier.api.notices import notice_or_404, workflow_call
 from notifier.extensions import db
-from notifier.notices import workflow
-from notifier.notices.summary import get_notice, notice_to_dict
+from notifier.notices.summary import notice_to_dict
 from notifier.replies import reminders
 from notifier.replies.models import KINDS, InboundMessage
 
@@ -23,22 +30,15 @@ class ReplyListArgs(PageArgs):
     unmatched = fields.Boolean(metadata={"description": "true: only texts from numbers not on the roster."})
 
 
-class ReplyPageOut(Schema):
-    items = fields.List(fields.Dict())
-    next_cursor = fields.String(allow_none=True)
-
-    def dump(self, obj, *args, **kwargs):
-        return obj
+class ReplyPageOut(PageOut):
+    """A page of replies (its own name in the OpenAPI document)."""
 
 
-class RemindNoticeOut(Schema):
+class RemindNoticeOut(AsIs):
     class Meta:
         unknown = "include"
 
     id = fields.Integer()
-
-    def dump(self, obj, *args, **kwargs):
-        return obj
 
 
 def _iso(value):
@@ -61,10 +61,7 @@ class Replies(MethodView):
     @blp.response(200, ReplyPageOut)
     def get(self, args):
         """Inbound texts, oldest first (keyset pagination); filter by notice, deputy, kind, since."""
-        query = db.select(InboundMessage)
-        for key in ("notice_id", "deputy_id", "kind"):
-            if args.get(key):
-                query = query.where(getattr(InboundMessage, key) == args[key])
+        query = where_equal(db.select(InboundMessage), InboundMessage, args, ("notice_id", "deputy_id", "kind"))
         if args.get("since"):
             query = query.where(InboundMessage.received_at >= args["since"])
         if args.get("unmatched") is not None:
@@ -82,18 +79,6 @@ def remind(notice_id):
     """Remind the deputies who have not replied: creates a follow-up notice to exactly them and submits it
     (approval applies unless reminders are allowed without it). Returns the follow-up notice; 409 when there
     is nobody to remind, the notice asks no reply, is not sent, or its deadline has passed."""
-    notice = get_notice(notice_id)
-    if notice is None:
-        raise not_found()
-    try:
-        follow = reminders.remind(notice, current_user._get_current_object())
-    except workflow.NotAllowed as exc:
-        db.session.rollback()
-        raise ApiError(403, errors={REQUEST: [str(exc)]}, message=str(exc)) from None
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
-        raise ApiError(409, errors={REQUEST: [str(exc)]}, message=str(exc)) from None
-    except workflow.NoticeInvalid as exc:
-        db.session.rollback()
-        raise ApiError(409, errors={REQUEST: [str(exc)]}, message=str(exc)) from None
+    follow = workflow_call(reminders.remind, notice_or_404(notice_id), current_user._get_current_object(),
+                           invalid_status=409)
     return notice_to_dict(follow, with_counts=True)

@@ -10,18 +10,20 @@ from sqlalchemy import select
 
 from notifier.api.common import (
     ApiBlueprint,
+    AsIs,
     PageArgs,
+    PageOut,
     Text,
     decode_cursor,
     encode_cursor,
     not_found,
 )
 from notifier.api.errors import ApiError
+from notifier.api.notices import notice_or_404
 from notifier.audit.models import AuditEvent
 from notifier.delivery.gateway import redact
 from notifier.delivery.models import STATUSES
 from notifier.extensions import db
-from notifier.notices.summary import get_notice
 from notifier.reports import export, masking
 from notifier.reports.log import message_history, message_rows, parse_filters, parse_when, search
 from notifier.roster.models import LEVEL_CODES
@@ -57,15 +59,11 @@ class AuditArgs(PageArgs):
     until = Text(max_length=40)
 
 
-class LogPageOut(Schema):
-    items = fields.List(fields.Dict())
-    next_cursor = fields.String(allow_none=True)
-
-    def dump(self, obj, *args, **kwargs):
-        return obj
+class LogPageOut(PageOut):
+    """A page of the message log or the audit trail (its own name in the OpenAPI document)."""
 
 
-class MessageHistoryOut(Schema):
+class MessageHistoryOut(AsIs):
     class Meta:
         unknown = "include"
 
@@ -74,9 +72,6 @@ class MessageHistoryOut(Schema):
     events = fields.List(fields.Dict())
     exchanges = fields.List(fields.Dict(), metadata={"description": "Gateway exchanges, secrets redacted "
                                                                     "(administrators only)."})
-
-    def dump(self, obj, *args, **kwargs):
-        return obj
 
 
 def _mask():
@@ -133,9 +128,7 @@ class NoticeExport(MethodView):
     @exports_blp.doc(**EXPORT_DOC)
     def get(self, args, notice_id):
         """Per recipient: deputy, levels, number, status, times, error and reply. An audit event."""
-        notice = get_notice(notice_id)
-        if notice is None:
-            raise not_found()
+        notice = notice_or_404(notice_id)
         fmt = args["format"]
         export.record_export("notice", fmt, current_user._get_current_object(), target=notice, via="api")
         response = Response(stream_with_context(export.chunks(fmt, export.notice_query(notice.id), _mask(),
