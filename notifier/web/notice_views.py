@@ -168,18 +168,30 @@ def progress(notice):
     }
 
 
+def notice_or_404(notice_id):
+    notice = get_notice(notice_id)
+    if notice is None:
+        abort(404)
+    return notice
+
+
+def follow_up(make, notice, actor):
+    """make(notice, actor) -> a follow-up notice (a reminder, a retry). When the workflow refuses:
+    None and the refusal, the session rolled back and the reason flashed."""
+    try:
+        return make(notice, actor), None
+    except (workflow.WorkflowError, workflow.NoticeInvalid) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return None, exc
+
+
 class NoticesView(ProtectedView):
     permission = "view"
 
     def _need(self, permission):
         if not current_user.can(permission):
             abort(403)
-
-    def _notice(self, notice_id):
-        notice = get_notice(notice_id)
-        if notice is None:
-            abort(404)
-        return notice
 
     @expose("/")
     def index(self):
@@ -211,7 +223,7 @@ class NoticesView(ProtectedView):
     @expose("/<int:notice_id>/edit", methods=("GET", "POST"))
     def edit(self, notice_id):
         self._need("compose")
-        notice = self._notice(notice_id)
+        notice = notice_or_404(notice_id)
         if notice.status not in workflow.EDITABLE:
             flash(_("Only a draft can be edited."), "error")
             return redirect(url_for(".show", notice_id=notice.id))
@@ -267,7 +279,7 @@ class NoticesView(ProtectedView):
 
     @expose("/<int:notice_id>")
     def show(self, notice_id):
-        notice = self._notice(notice_id)
+        notice = notice_or_404(notice_id)
         events = db.session.scalars(select(AuditEvent).where(
             AuditEvent.target_type == "notices", AuditEvent.target_id == str(notice.id)).order_by(AuditEvent.id)).all()
         return self.render("notices/show.html", notice=notice, events=events, audit_labels=AUDIT_LABELS,
@@ -277,11 +289,11 @@ class NoticesView(ProtectedView):
 
     @expose("/<int:notice_id>/progress")
     def progress_json(self, notice_id):
-        return jsonify(progress(self._notice(notice_id)))
+        return jsonify(progress(notice_or_404(notice_id)))
 
     @expose("/<int:notice_id>/<any(submit, approve, reject, cancel):step>", methods=("POST",))
     def step(self, notice_id, step):
-        return self._run(self._notice(notice_id), step)
+        return self._run(notice_or_404(notice_id), step)
 
     def _run(self, notice, step, edit_on_error=False):
         actor = current_user._get_current_object()

@@ -14,7 +14,6 @@ from notifier.delivery.models import STATUS_LABELS as MESSAGE_STATUS_LABELS
 from notifier.extensions import db
 from notifier.notices import workflow
 from notifier.notices.models import Notice
-from notifier.notices.summary import get_notice
 from notifier.replies import reminders
 from notifier.replies.models import KIND_LABELS, KINDS, InboundMessage, Reminder
 from notifier.replies.outgoing import send_to_deputy
@@ -22,6 +21,7 @@ from notifier.replies.service import MARKS, conversation, mark, tally, unread_co
 from notifier.replies.settings import get_setting, set_setting
 from notifier.roster.models import Deputy
 from notifier.web.base import ProtectedView
+from notifier.web.notice_views import follow_up, notice_or_404
 
 PAGE = 200
 TALLY_LABELS = {"confirmed": _l("Confirmed"), "declined": _l("Declined"), "other": _l("Other replies"),
@@ -123,22 +123,12 @@ class RepliesView(ProtectedView):
     def remind(self, notice_id):
         if not current_user.can("compose"):
             abort(403)
-        notice = get_notice(notice_id)
-        if notice is None:
-            abort(404)
-        try:
-            follow = reminders.remind(notice, _actor())
-        except workflow.NotAllowed as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        except (workflow.WorkflowError, workflow.NoticeInvalid) as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash(_("A reminder to %(n)s deputies was created (%(status)s).", n=len(follow.audience["deputy_ids"]),
-                    status=follow.status_label), "success")
-            return redirect(url_for("notices.show", notice_id=follow.id))
-        return redirect(url_for("notices.show", notice_id=notice.id))
+        follow, refused = follow_up(reminders.remind, notice_or_404(notice_id), _actor())
+        if refused:
+            return redirect(url_for("notices.show", notice_id=notice_id))
+        flash(_("A reminder to %(n)s deputies was created (%(status)s).", n=len(follow.audience["deputy_ids"]),
+                status=follow.status_label), "success")
+        return redirect(url_for("notices.show", notice_id=follow.id))
 
     @expose("/deputy/<int:deputy_id>")
     def conversation(self, deputy_id):

@@ -25,7 +25,6 @@ from notifier.delivery.gateway import redact
 from notifier.delivery.models import STATUS_LABELS, STATUSES
 from notifier.extensions import db
 from notifier.notices import workflow
-from notifier.notices.summary import get_notice
 from notifier.reports import charts, dashboard, export, masking, report
 from notifier.reports.config import conf
 from notifier.reports.errors import CODES
@@ -39,6 +38,7 @@ from notifier.reports.log import (
 )
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS
 from notifier.web.base import ProtectedView
+from notifier.web.notice_views import follow_up, notice_or_404
 
 CATEGORY = _l("Reports")
 
@@ -164,9 +164,7 @@ class MessageLogView(ProtectedView):
 
     @expose("/notices/<int:notice_id>")
     def notice(self, notice_id):
-        notice = get_notice(notice_id)
-        if notice is None:
-            abort(404)
+        notice = notice_or_404(notice_id)
         data = report.notice_report(notice)
         funnel_chart = charts.bars([(s["label"], s["count"]) for s in data["funnel"]], chart_id="chart-funnel")
         zone = ZoneInfo(current_app.config["TIMEZONE"])
@@ -181,27 +179,16 @@ class MessageLogView(ProtectedView):
     @expose("/notices/<int:notice_id>/export")
     def export_notice(self, notice_id):
         fmt = _format()
-        notice = get_notice(notice_id)
-        if notice is None:
-            abort(404)
+        notice = notice_or_404(notice_id)
         export.record_export("notice", fmt, _actor(), target=notice)
         return _stream(fmt, export.notice_query(notice.id), f"notice-{notice.id}", _("Notice %(id)s", id=notice.id))
 
     @expose("/notices/<int:notice_id>/retry", methods=("POST",))
     def retry(self, notice_id):
-        notice = get_notice(notice_id)
-        if notice is None:
-            abort(404)
-        try:
-            follow = report.retry_failed(notice, _actor())
-        except workflow.NotAllowed as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".notice", notice_id=notice_id)), 403
-        except (workflow.WorkflowError, workflow.NoticeInvalid) as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".notice", notice_id=notice_id))
+        follow, refused = follow_up(report.retry_failed, notice_or_404(notice_id), _actor())
+        if refused:
+            back = redirect(url_for(".notice", notice_id=notice_id))
+            return (back, 403) if isinstance(refused, workflow.NotAllowed) else back
         if follow.status == "pending_approval":
             flash(_("Follow-up notice #%(id)s to %(n)s deputies is waiting for approval.", id=follow.id,
                     n=len(follow.audience.get("deputy_ids", []))), "success")
