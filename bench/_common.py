@@ -77,15 +77,16 @@ def configure_simulator(sim_url):
     requests.post(f"{sim_url}/_sim/config", json={"callback_retries": 0, "callback_timeout": 0.5}, timeout=5)
 
 
-def start_workers(name, log_name, count, concurrency, env, loglevel):
-    """`count` Celery worker processes named name0, name1, ...; logs in /tmp/<log_name>-worker<i>.log."""
+def start_workers(name, log_name, count, concurrency, env, loglevel, queues=None):
+    """`count` Celery worker processes named name0, name1, ...; logs in /tmp/<log_name>-worker<i>.log.
+    `queues` ("send", "periodic,callbacks"): what they consume; every queue when None."""
     procs = {}
     for w in range(count):
         log = open(f"/tmp/{log_name}-worker{w}.log", "w")  # noqa: SIM115
-        procs[f"worker{w}"] = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", loglevel,
-             "-n", f"{name}{w}@%h", "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        command = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", loglevel,
+                   "-n", f"{name}{w}@%h", "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]
+        procs[f"{name}{w}"] = subprocess.Popen(command + (["-Q", queues] if queues else []), cwd=ROOT, env=env,
+                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return procs
 
 

@@ -38,6 +38,8 @@ def main():
     parser.add_argument("--chunk", type=int, default=1000, help="NOTICE_DISPATCH_CHUNK: rows per INSERT")
     parser.add_argument("--latency-ms", type=float, default=150)
     parser.add_argument("--rate", type=float, default=100000, help="SMS_RATE_LIMIT, segments/s (default: no cap)")
+    parser.add_argument("--split", action="store_true",
+                        help="as docker-compose.yml: --workers sending (-Q send) plus one worker for the rest")
     args = parser.parse_args()
     db_url, redis_url = bench_urls(parser)
     port = free_port()
@@ -72,7 +74,13 @@ def main():
     procs = {"simulator": start_simulator(port, args.latency_ms)}
     try:
         configure_simulator(sim_url)
-        procs.update(start_workers("nbench", "notice-bench", args.workers, args.concurrency, env, "INFO"))
+        if args.split:
+            procs.update(start_workers("nsend", "notice-bench-send", args.workers, args.concurrency, env, "INFO",
+                                       queues="send"))
+            procs.update(start_workers("nrest", "notice-bench-rest", 1, args.concurrency, env, "INFO",
+                                       queues="periodic,callbacks"))
+        else:
+            procs.update(start_workers("nbench", "notice-bench", args.workers, args.concurrency, env, "INFO"))
         time.sleep(8)  # worker start-up is not part of the run
 
         with app.app_context():
@@ -88,7 +96,8 @@ def main():
             written_s = (row.dispatched_at - row.approved_at).total_seconds() if row.dispatched_at else None
         accepted = requests.get(f"{sim_url}/_sim/messages", timeout=120).json()["messages"]
         duplicates = len(accepted) - len({m["to"] for m in accepted})
-        print(f"\nNotice dispatch benchmark: {args.n} deputies, {args.workers} worker(s) x {args.concurrency} threads, "
+        layout = f"{args.workers} sending worker(s) + 1 for the rest" if args.split else f"{args.workers} worker(s)"
+        print(f"\nNotice dispatch benchmark: {args.n} deputies, {layout} x {args.concurrency} threads, "
               f"send batch {args.batch}, insert chunk {args.chunk}, simulator latency {args.latency_ms:g} ms, "
               f"rate cap {args.rate:g}/s")
         print(f"  approve() returned after {approved_s * 1000:.0f} ms")
