@@ -47,6 +47,7 @@ from notifier.notices.models import (
 from notifier.notices.settings import approval_required, set_setting
 from notifier.notices.summary import get_notice, message_to_dict, messages_query, preview
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Tag
+from notifier.timeutil import utcnow
 from notifier.web.base import ProtectedView, SecureForm
 from notifier.web.common import local_datetime, local_day_bounds
 
@@ -151,13 +152,22 @@ def allowed_steps(notice):
     }
 
 
+# The progress bar's four parts and the message statuses each one shows.
+PROGRESS_BARS = {"delivered": ("delivered",), "sent": ("sent", "sending"), "failed": ("failed", "undelivered"),
+                 "other": ("skipped", "cancelled")}
+
+
 def progress(notice):
     by_status = counts(notice.id)
+    total = by_status["total"]
     unfinished = sum(by_status[s] for s in MESSAGE_STATUSES if s not in FINAL_STATUSES)
     messages = db.session.scalars(messages_query(notice.id).limit(PAGE_MESSAGES)).all()
     return {
         "status": notice.status, "status_label": str(STATUS_LABELS[notice.status]),
         "counts": by_status, "labels": {s: str(MESSAGE_STATUS_LABELS[s]) for s in MESSAGE_STATUSES},
+        "bars": {bar: round(100 * sum(by_status[s] for s in statuses) / total, 1) if total else 0
+                 for bar, statuses in PROGRESS_BARS.items()},
+        "as_of": local_datetime(utcnow()),
         "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
         and notice.status not in workflow.EDITABLE,
         "messages": [{**message_to_dict(m), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),

@@ -156,3 +156,31 @@ def test_admin_turns_approval_off(client, login, make_user, deputies, app):
     client.post("/approvals/settings", data={"csrf_token": token, "approval_required": "0"})
     notice_id = int(compose(client, then="submit").headers["Location"].rsplit("/", 1)[1])
     assert status(app, notice_id) == "approved"
+
+
+def test_a_finished_notice_shows_its_bar_without_waiting_for_a_refresh(client, login, make_user, deputies, app):
+    """The page of a completed notice does not poll; its progress bar is drawn by the server."""
+    from sqlalchemy import update
+
+    from notifier.delivery.models import Message
+    from notifier.delivery.outbox import create_messages
+    from notifier.roster.models import Deputy
+
+    login(make_user("composer"))
+    notice_id = int(compose(client).headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        rows = create_messages(db.session.scalars(db.select(Deputy).order_by(Deputy.id)).all(), body="通知",
+                               notice_id=notice_id)  # three sendable, two skipped (opted out, inactive)
+        sendable = [r.id for r in rows if r.status == "pending"]
+        db.session.execute(update(Message).where(Message.id.in_(sendable[:2])).values(status="delivered"))
+        db.session.execute(update(Message).where(Message.id == sendable[2]).values(status="undelivered"))
+        db.session.execute(update(Notice).where(Notice.id == notice_id).values(status="completed"))
+        db.session.commit()
+    page = client.get(f"/notices/{notice_id}").get_data(as_text=True)
+    assert 'data-live="false"' in page
+    assert 'id="bar-delivered" style="width: 40.0%"' in page
+    assert 'id="bar-failed" style="width: 20.0%"' in page
+    assert 'id="bar-other" style="width: 40.0%"' in page and 'id="bar-sent" style="width: 0.0%"' in page
+    progress = client.get(f"/notices/{notice_id}/progress").get_json()
+    assert progress["bars"] == {"delivered": 40.0, "sent": 0.0, "failed": 20.0, "other": 40.0}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", progress["as_of"])

@@ -4,7 +4,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from notifier.delivery.models import Message
 from notifier.extensions import db
@@ -45,6 +45,9 @@ def test_api_create_to_all_delivered_and_completed(dctx, workers, sim_process, c
     assert not [k for k, c in Counter(m["to"] for m in accepted).items() if c > 1]  # one text per deputy
     assert all(m["body"].startswith("【县人大常委会】代表") and m["body"].endswith("回复1确认，2请假 #10")
                for m in accepted)
+    untimed = db.session.scalars(select(Message.id).where(Message.status == "delivered", or_(
+        Message.queued_at.is_(None), Message.sent_at.is_(None), Message.delivered_at.is_(None)))).all()
+    assert not untimed, "delivered texts must say when they were queued, sent and delivered"
     opted = set(db.session.scalars(select(Message.to).where(Message.status == "skipped")))
     assert opted.isdisjoint({m["to"] for m in accepted})
 

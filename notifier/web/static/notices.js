@@ -81,17 +81,15 @@
   var card = document.getElementById("progress-card");
   if (card) {
     var url = card.getAttribute("data-progress-url");
-    var pct = function (n, total) { return total ? (100 * n / total).toFixed(1) + "%" : "0%"; };
     var cell = function (row, cls, text) { var td = row.querySelector("." + cls); if (td) { td.textContent = text || ""; } };
     var render = function (data) {
       var c = data.counts;
       Object.keys(c).forEach(function (status) {
         var el = document.getElementById("count-" + status); if (el) { el.textContent = c[status]; }
       });
-      document.getElementById("bar-delivered").style.width = pct(c.delivered, c.total);
-      document.getElementById("bar-sent").style.width = pct(c.sent + c.sending, c.total);
-      document.getElementById("bar-failed").style.width = pct(c.failed + c.undelivered, c.total);
-      document.getElementById("bar-other").style.width = pct(c.skipped + c.cancelled, c.total);
+      Object.keys(data.bars).forEach(function (bar) {
+        var el = document.getElementById("bar-" + bar); if (el) { el.style.width = data.bars[bar] + "%"; }
+      });
       var badge = document.querySelector("#notice-status-line .notice-status");
       if (badge && badge.getAttribute("data-status") !== data.status) {
         badge.textContent = data.status_label;
@@ -120,7 +118,7 @@
         cell(row, "m-queued", m.queued_at); cell(row, "m-sent", m.sent_at);
         cell(row, "m-delivered", m.delivered_at || m.failed_at);
       });
-      document.getElementById("progress-updated").textContent = new Date().toLocaleTimeString();
+      document.getElementById("progress-updated").textContent = data.as_of;  // server time, in TIMEZONE
       card.setAttribute("data-live", data.live ? "true" : "false");
       return data.live;
     };
