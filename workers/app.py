@@ -4,7 +4,7 @@ from celery import Celery, Task
 from kombu import Queue
 
 from notifier import create_app
-from notifier.delivery.dispatch import PERIODIC_QUEUE, QUEUES, SWEEP_TASK
+from notifier.delivery.dispatch import PERIODIC_QUEUE, QUEUES, SWEEP_TASK, TASK_ROUTES
 
 
 def celery_init_app(app):
@@ -37,6 +37,7 @@ def celery_settings(config):
         # Queues by purpose; a worker started without -Q consumes all of them.
         "task_queues": [Queue(name) for name in QUEUES],
         "task_default_queue": PERIODIC_QUEUE,
+        "task_routes": TASK_ROUTES,
         "task_create_missing_queues": True,
         # Sending is I/O-bound (and each send task drives its batch on an event loop): threads.
         "worker_pool": "threads",

@@ -8,7 +8,7 @@ from notifier.notices.config import DEFAULTS
 from workers.app import celery, flask_app
 
 
-@shared_task(name="notices.dispatch", queue=PERIODIC_QUEUE)
+@shared_task(name="notices.dispatch")
 def dispatch(notice_id):
     """Write and queue the messages of an approved notice."""
     from notifier.notices.dispatch import dispatch_notice
@@ -16,7 +16,7 @@ def dispatch(notice_id):
     return dispatch_notice(notice_id)
 
 
-@shared_task(name="notices.tick", queue=PERIODIC_QUEUE)
+@shared_task(name="notices.tick")
 def tick():
     """Start due scheduled notices, complete finished ones, re-ask for lost dispatches."""
     from notifier.notices.dispatch import tick as tick_once

@@ -6,7 +6,7 @@ from notifier.replies.config import DEFAULTS
 from workers.app import celery, flask_app
 
 
-@shared_task(name="replies.auto_remind", queue=PERIODIC_QUEUE)
+@shared_task(name="replies.auto_remind")
 def auto_remind():
     """Remind non-responders of notices whose deadline is near (when the admin turned it on)."""
     from notifier.replies.reminders import auto_remind as remind_due

@@ -6,7 +6,7 @@ from notifier.reports.config import DEFAULTS
 from workers.app import celery, flask_app
 
 
-@shared_task(name="reports.retention", queue=PERIODIC_QUEUE)
+@shared_task(name="reports.retention")
 def retention():
     """Roll closed days up into delivery_daily, then purge old bodies, raw callbacks and exchanges."""
     from notifier.reports.retention import run

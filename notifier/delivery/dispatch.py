@@ -18,6 +18,10 @@ SEND_TASK = "delivery.send"
 RECONCILE_TASK = "delivery.reconcile"
 POLL_RECEIPT_TASK = "delivery.poll_receipt"
 SWEEP_TASK = "delivery.sweep"
+# Celery's task_routes: sending and the gateway's answers have queues of their own; everything
+# else (notices, replies, reports, the sweeper) goes to the default, PERIODIC_QUEUE.
+TASK_ROUTES = {SEND_TASK: {"queue": SEND_QUEUE}, RECONCILE_TASK: {"queue": CALLBACKS_QUEUE},
+               POLL_RECEIPT_TASK: {"queue": CALLBACKS_QUEUE}}
 
 
 def celery_app():

@@ -37,3 +37,16 @@ def test_worker_settings(app):
     assert settings["task_acks_late"] and settings["task_reject_on_worker_lost"]
     assert settings["worker_pool"] == "threads"
     assert settings["beat_schedule"]["delivery-sweep"]["task"] == "delivery.sweep"
+
+
+def test_tasks_are_routed_to_queues_by_purpose():
+    """Routing lives in task_routes (Celery's per-task `queue` attribute is deprecated); a task
+    queued without an explicit queue must still land where a split worker consumes it."""
+    from workers.app import celery
+
+    expected = {"delivery.send": "send", "delivery.reconcile": "callbacks", "delivery.poll_receipt": "callbacks",
+                "delivery.sweep": "periodic", "notices.dispatch": "periodic", "notices.tick": "periodic",
+                "replies.auto_remind": "periodic", "reports.retention": "periodic", "health.ping": "periodic"}
+    assert set(expected) <= set(celery.tasks)
+    router = celery.amqp.router
+    assert {name: router.route({}, name)["queue"].name for name in expected} == expected
