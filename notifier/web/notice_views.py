@@ -157,6 +157,14 @@ PROGRESS_BARS = {"delivered": ("delivered",), "sent": ("sent", "sending"), "fail
                  "other": ("skipped", "cancelled")}
 
 
+def history(notice):
+    """Who did what to the notice and when, oldest first (its audit events, readable)."""
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.target_type == "notices", AuditEvent.target_id == str(notice.id)).order_by(AuditEvent.id)).all()
+    return [{"action": e.action, "at": local_datetime(e.at), "label": str(AUDIT_LABELS.get(e.action, e.action)),
+             "who": e.actor, "reason": (e.detail or {}).get("reason") or ""} for e in events]
+
+
 def progress(notice):
     by_status = counts(notice.id)
     total = by_status["total"]
@@ -168,6 +176,7 @@ def progress(notice):
         "bars": {bar: round(100 * sum(by_status[s] for s in statuses) / total, 1) if total else 0
                  for bar, statuses in PROGRESS_BARS.items()},
         "as_of": local_datetime(utcnow()),
+        "history": history(notice),  # the page follows steps taken meanwhile (sending started, completed)
         "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
         and notice.status not in workflow.EDITABLE,
         "messages": [{**message_to_dict(m), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
@@ -290,12 +299,8 @@ class NoticesView(ProtectedView):
     @expose("/<int:notice_id>")
     def show(self, notice_id):
         notice = notice_or_404(notice_id)
-        events = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.target_type == "notices", AuditEvent.target_id == str(notice.id)).order_by(AuditEvent.id)).all()
-        return self.render("notices/show.html", notice=notice, events=events, audit_labels=AUDIT_LABELS,
-                           steps=allowed_steps(notice), progress=progress(notice), reject_form=RejectForm(),
-                           users={u.id: u for u in db.session.scalars(select(User))},
-                           level_labels=LEVEL_LABELS)
+        return self.render("notices/show.html", notice=notice, steps=allowed_steps(notice), progress=progress(notice),
+                           reject_form=RejectForm(), level_labels=LEVEL_LABELS)
 
     @expose("/<int:notice_id>/progress")
     def progress_json(self, notice_id):

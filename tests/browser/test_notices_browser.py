@@ -8,8 +8,7 @@ from sqlalchemy import select, update
 
 from notifier.delivery.models import Message
 from notifier.extensions import db
-from notifier.notices.dispatch import dispatch_notice
-from notifier.notices.models import Notice
+from notifier.notices.dispatch import complete_if_done, dispatch_notice
 from tests.browser.conftest import log_in
 from tests.conftest import add_user
 from tests.notices.conftest import add_deputies
@@ -17,9 +16,10 @@ from tests.notices.conftest import add_deputies
 pytestmark = pytest.mark.browser
 LOCALES = ["zh_Hans_CN", "en"]
 WORDS = {  # what the page says in each language
-    "zh_Hans_CN": {"pending": "待审批", "sending": "发送中", "delivered": "已送达", "save_submit": "保存并提交审批"},
+    "zh_Hans_CN": {"pending": "待审批", "sending": "发送中", "delivered": "已送达", "save_submit": "保存并提交审批",
+                   "completed": "已完成"},
     "en": {"pending": "Pending approval", "sending": "Sending", "delivered": "Delivered",
-           "save_submit": "Save and submit for approval"},
+           "save_submit": "Save and submit for approval", "completed": "Completed"},
 }
 
 
@@ -110,11 +110,14 @@ def test_compose_approve_and_watch_progress(app, browser, live_server, page, scr
     screenshot(f"progress-live-{locale}")
     with app.app_context():
         db.session.execute(update(Message).where(Message.id.in_(ids[7:])).values(status="delivered"))
-        db.session.execute(update(Notice).where(Notice.id == notice_id).values(status="completed"))
         db.session.commit()
+        assert complete_if_done(notice_id)  # as the notices tick does: completed, and audited
         db.session.remove()
     page.wait_for_function("document.getElementById('progress-card').dataset.live === 'false'", timeout=10000)
     assert page.text_content("#count-delivered") == "12"
+    assert re.search(r"width: 80(\.0)?%", page.get_attribute("#bar-delivered", "style"))  # 12 of 15
+    completed = page.text_content("#notice-history li[data-action='notice.complete']")  # added without a reload
+    assert WORDS[locale]["completed"] in completed and "system" in completed
     screenshot(f"progress-done-{locale}")
 
 

@@ -131,6 +131,9 @@ def test_queue_badge_reject_resubmit_approve_cancel(client, login, make_user, de
     assert status(app, notice_id) == "approved"
     progress = client.get(f"/notices/{notice_id}/progress").get_json()
     assert progress["status"] == "approved" and progress["counts"]["total"] == 0 and progress["live"] is True
+    assert [e["action"] for e in progress["history"]] == [
+        "notice.create", "notice.submit", "notice.reject", "notice.submit", "notice.approve"]
+    assert progress["history"][2]["reason"] == "地点写错了" and progress["history"][2]["label"] == "已驳回"
     step(client, notice_id, "cancel")
     assert status(app, notice_id) == "cancelled"
     history = client.get(f"/notices/{notice_id}").get_data(as_text=True)

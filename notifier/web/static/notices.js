@@ -118,6 +118,17 @@
         cell(row, "m-queued", m.queued_at); cell(row, "m-sent", m.sent_at);
         cell(row, "m-delivered", m.delivered_at || m.failed_at);
       });
+      var history = document.getElementById("notice-history");
+      if (history && data.history.length > history.children.length) {
+        data.history.slice(history.children.length).forEach(function (e) {
+          var li = document.createElement("li");
+          li.className = "list-group-item py-1"; li.setAttribute("data-action", e.action);
+          var at = document.createElement("span"); at.className = "text-muted"; at.textContent = e.at;
+          li.appendChild(at);
+          li.appendChild(document.createTextNode(" " + e.label + " · " + e.who + (e.reason ? ": " + e.reason : "")));
+          history.appendChild(li);
+        });
+      }
       document.getElementById("progress-updated").textContent = data.as_of;  // server time, in TIMEZONE
       card.setAttribute("data-live", data.live ? "true" : "false");
       return data.live;
