@@ -150,12 +150,12 @@ def deputy_count(app):
 T = {
     "zh": {
         "preview": "检查导入文件 名单.csv", "nothing_saved": "尚未保存", "discarded": "已放弃", "no_problems": "没有发现问题",
-        "imported": "已导入", "county": "县级", "level": "层级", "roster": "代表名单", "search": "搜索",
+        "imported": "已导入", "importing": "正在导入…", "county": "县级", "level": "层级", "roster": "代表名单", "search": "搜索",
         "name_missing": "缺少姓名", "not_saved": "未保存", "phone": "手机号码", "add_filter": "添加筛选器",
     },
     "en": {
         "preview": "Check the import of 名单.csv", "nothing_saved": "Nothing has been saved yet", "discarded": "discarded",
-        "no_problems": "No problems found", "imported": "Imported", "county": "County", "level": "Level",
+        "no_problems": "No problems found", "imported": "Imported", "importing": "Importing…", "county": "County", "level": "Level",
         "roster": "Deputies", "search": "Search", "name_missing": "The name is missing", "not_saved": "not saved",
         "phone": "Mobile number", "add_filter": "Add Filter",
     },
@@ -198,8 +198,15 @@ def test_import_messy_then_clean_and_find_by_filter(lang, page, logged_in, scree
     expect(page.locator("#no-problems")).to_contain_text(t["no_problems"])
     assert (count(page, "total"), count(page, "created"), count(page, "error-rows")) == (5, 5, 0)
     screenshot(f"2-clean-preview-{lang}")
+    # Once clicked, the button says it is working and cannot be clicked again (held here, so the
+    # page stays to be looked at; then the form is sent as it would have been).
+    page.eval_on_selector("#confirm-import", "b => b.form.addEventListener('submit', e => e.preventDefault())")
+    page.click("#confirm-import")
+    expect(page.locator("#confirm-import")).to_be_disabled()
+    expect(page.locator("#confirm-import")).to_contain_text(t["importing"])
+    screenshot(f"2b-importing-{lang}")
     with page.expect_navigation():
-        page.click("#confirm-import")
+        page.eval_on_selector("#confirm-import", "b => b.form.submit()")
     expect(page.locator("h2")).to_contain_text(t["imported"])
     assert (count(page, "created"), count(page, "updated"), count(page, "unchanged")) == (5, 0, 0)
     screenshot(f"3-imported-{lang}")
