@@ -2,7 +2,7 @@
 a one-off reply form, and the tallies on the notice page (templates/replies/_tally.html, included
 by notices/show.html) with the "remind those who have not replied" button. Thin views over
 notifier.replies."""
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -118,6 +118,12 @@ class RepliesView(ProtectedView):
             set_setting("auto_remind_hours", hours, actor=_actor())
         flash(_("Reply settings saved."), "success")
         return redirect(url_for(".index"))
+
+    @expose("/notice/<int:notice_id>/tally")
+    def notice_tally(self, notice_id):
+        """The notice page's reply card alone: the page fetches it again while open, since
+        replies keep coming in after the texts have gone out."""
+        return render_template("replies/_tally.html", notice=notice_or_404(notice_id))
 
     @expose("/notice/<int:notice_id>/remind", methods=("POST",))
     def remind(self, notice_id):

@@ -100,6 +100,22 @@ def test_notice_page_tallies_and_remind_button(ctx, client, login, staff):
     assert follow.audience["deputy_ids"] == [db.session.scalar(select(InboundMessage.deputy_id).limit(1)) + 3]
 
 
+def test_the_reply_card_alone_for_the_page_to_refresh(ctx, client, login, staff):
+    add_deputies(3)
+    notice = send_notice(staff, reply_deadline=utcnow() + timedelta(days=1))
+    path = f"/replies/notice/{notice.id}/tally"
+    assert client.get(path).status_code == 302  # to the login page
+    login(staff["viewer"])
+    card = client.get(path).get_data(as_text=True)
+    assert card.lstrip().startswith('<div class="card mb-3" id="reply-tally"') and f'data-tally-url="{path}"' in card
+    assert 'id="tally-confirmed">0<' in card and 'id="tally-none">3<' in card
+    assert "<html" not in card and 'id="btn-remind"' not in card  # a fragment; a viewer cannot remind
+    reply(phone(0), "1")
+    card = client.get(path).get_data(as_text=True)
+    assert 'id="tally-confirmed">1<' in card and 'id="tally-none">2<' in card
+    assert client.get("/replies/notice/999999/tally").status_code == 404
+
+
 def test_roster_list_links_to_the_conversation(ctx, client, login, staff):
     (deputy_id,) = add_deputies(1)
     login(staff["viewer"])

@@ -141,4 +141,27 @@
     };
     if (card.getAttribute("data-live") === "true") { setTimeout(poll, 2000); }
   }
+
+  // --- notice page: the reply tally, fetched again every 5 s while the page is in view -------------
+  var TALLY_EVERY = 5000;
+  var refreshTally = function () {
+    var tally = document.getElementById("reply-tally");
+    if (!tally) { return; }
+    if (document.visibilityState === "hidden") { setTimeout(refreshTally, TALLY_EVERY); return; }
+    fetch(tally.getAttribute("data-tally-url"), {credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("reply-tally");
+        if (fresh) {
+          // Keep the name lists the reader opened or closed as they were.
+          tally.querySelectorAll("details[id]").forEach(function (d) {
+            var same = fresh.querySelector("#" + d.id); if (same) { same.open = d.open; }
+          });
+          tally.replaceWith(fresh);
+        }
+      })
+      .catch(function () {})
+      .then(function () { setTimeout(refreshTally, TALLY_EVERY); });
+  };
+  if (document.getElementById("reply-tally")) { setTimeout(refreshTally, TALLY_EVERY); }
 })();
