@@ -3,6 +3,7 @@ import os
 
 from flask import Blueprint
 from flask_admin import Admin
+from flask_admin import babel as admin_babel
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
@@ -19,10 +20,27 @@ def init_web(app):
         index_view=HomeView(name=_l("Home"), url="/", endpoint="admin"),
         theme=Bootstrap4Theme(base_template="admin/notifier_master.html", swatch="default", fluid=True),
         static_url_path="/_admin",
-        # Fills two gaps in Flask-Admin's compiled Chinese catalogue (see the .po there).
+        # Fills gaps in Flask-Admin's compiled Chinese catalogue and corrects a few (see the .po there).
         translations_path=os.path.join(os.path.dirname(__file__), "translations"),
     )
+    _let_our_admin_catalogue_win()
     from notifier.web.views import register_views
 
     register_views(admin)
     return admin
+
+
+class _OurAdminCatalogueLast(type(admin_babel.domain)):
+    """Flask-Babel merges a domain's catalogues in order, the later one winning, and Flask-Admin
+    lists ours first: ours could add strings but never correct one (its "items" reads "项目",
+    "projects"). Listing ours last lets it do both."""
+
+    @property
+    def translation_directories(self):
+        directories = super().translation_directories
+        return directories[1:] + directories[:1]
+
+
+def _let_our_admin_catalogue_win():
+    if type(admin_babel.domain) is not _OurAdminCatalogueLast:
+        admin_babel.domain.__class__ = _OurAdminCatalogueLast

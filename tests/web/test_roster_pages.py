@@ -44,6 +44,9 @@ def test_list_shows_the_columns(as_role, roster, app):
     assert "城关镇人民政府" in row and "乡镇" in row
     assert f"{national}、{county}" in row  # level labels, in Chinese by default
     assert names_listed(client) == {"张伟", "李娜", "王芳", "刘洋", "陈静"}
+    # Flask-Admin's page-size menu counts rows (条), not "项目" (projects): our catalogue wins.
+    assert "50 条/页" in html and "每页 100 条" in html and "项目" not in html
+    assert "添加筛选器" in html  # and its other strings are still its own Chinese
 
 
 def test_search_by_name_number_and_organisation(as_role, roster):
