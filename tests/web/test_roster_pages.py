@@ -46,7 +46,13 @@ def test_list_shows_the_columns(as_role, roster, app):
     assert names_listed(client) == {"张伟", "李娜", "王芳", "刘洋", "陈静"}
     # Flask-Admin's page-size menu counts rows (条), not "项目" (projects): our catalogue wins.
     assert "50 条/页" in html and "每页 100 条" in html and "项目" not in html
-    assert "添加筛选器" in html  # and its other strings are still its own Chinese
+    assert "添加筛选器" in html  # its other strings are still its own Chinese
+
+
+def test_the_actions_menu_reads_naturally(as_role, roster):
+    client, _ = as_role("admin")
+    html = client.get("/deputies/").get_data(as_text=True)
+    assert "批量操作" in html and "选中的" not in html  # Flask-Admin's fragment, corrected
 
 
 def test_search_by_name_number_and_organisation(as_role, roster):
