@@ -248,3 +248,20 @@ def test_bad_file_on_apply_writes_nothing(ctx):
     with pytest.raises(RosterFileError):
         apply_import(b"garbage", "a.xlsx")
     assert count() == 0 and count(AuditEvent) == 0
+
+
+def test_a_large_import_refreshes_the_planner_statistics(ctx):
+    """Right after thousands of new deputies the planner would still see the old, small roster."""
+    from sqlalchemy import text
+
+    from notifier.roster.importer import ANALYZE_AFTER
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's")
+    analyzed = text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'deputies'")
+    before = db.session.scalar(analyzed)
+    rows = [["姓名", "手机号码", "层级"]] + [[f"代表{i}", f"1380{i:07d}", "县"] for i in range(ANALYZE_AFTER)]
+    assert apply_import(csv_bytes(rows), "large.csv").created == ANALYZE_AFTER
+    db.session.commit()
+    assert db.session.scalar(analyzed) > before
+    assert apply_import(csv_bytes(rows[:10]), "small.csv").created == 0  # nothing new: no ANALYZE needed
