@@ -27,6 +27,9 @@ def init_web(app):
     from notifier.web.views import register_views
 
     register_views(admin)
+    from notifier.web.errors import register_error_pages
+
+    register_error_pages(app)
     return admin
 
 
