@@ -29,12 +29,14 @@ def bars(items, width=560, bar_height=22, label_width=180, chart_id="chart", col
     return Markup("".join(parts))
 
 
-def series(points, width=640, height=220, chart_id="series", kind="line", colour=PALETTE[1], y_label=""):
-    """A line (or columns) over evenly spaced points: (x label, value). Labels shown at a few ticks."""
+def series(points, width=640, height=220, chart_id="series", kind="line", colour=PALETTE[1], y_label="", top=None):
+    """A line (or columns) over evenly spaced points: (x label, value). Labels shown at a few ticks.
+    A value of None is a gap (a day without texts has no delivery rate, which is not 0%).
+    `top`: the value at the top of the axis (100 for percentages); the largest value by default."""
     points = list(points)
     left, right, top_pad, bottom = 48, 12, 12, 36
     plot_w, plot_h = width - left - right, height - top_pad - bottom
-    top = max([v for _, v in points] + [1])
+    top = top or max([v for _, v in points if v is not None] + [1])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" id="{escape(chart_id)}" role="img" '
              f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">',
              f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" y2="{top_pad + plot_h}" stroke="#999"/>',
@@ -55,14 +57,25 @@ def series(points, width=640, height=220, chart_id="series", kind="line", colour
 
         if kind == "columns":
             for i, (label, value) in enumerate(points):
+                if value is None:
+                    continue
                 h = plot_h * value / top
                 parts.append(f'<rect class="bar" x="{x_of(i) - step * 0.35:.1f}" y="{top_pad + plot_h - h:.1f}" '
                              f'width="{step * 0.7:.1f}" height="{h:.1f}" fill="{colour}">'
                              f'<title>{escape(label)}: {_fmt(value)}</title></rect>')
         else:
-            path = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, (_, v) in enumerate(points))
-            parts.append(f'<polyline class="line" points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+            runs = [[]]  # the line breaks at each gap
+            for i, (_, v) in enumerate(points):
+                if v is None:
+                    runs.append([])
+                else:
+                    runs[-1].append(f"{x_of(i):.1f},{y_of(v):.1f}")
+            for run in filter(None, runs):
+                parts.append(f'<polyline class="line" points="{" ".join(run)}" fill="none" stroke="{colour}" '
+                             f'stroke-width="2"/>')
             for i, (label, value) in enumerate(points):
+                if value is None:
+                    continue
                 parts.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(value):.1f}" r="2.5" fill="{colour}">'
                              f'<title>{escape(label)}: {_fmt(value)}</title></circle>')
         ticks = sorted({0, n // 2, n - 1})

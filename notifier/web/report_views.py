@@ -40,6 +40,10 @@ from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS
 from notifier.web.base import ProtectedView
 from notifier.web.notice_views import follow_up, notice_or_404
 
+# The engine's queues, as the dashboard names them (the names themselves are for operators).
+QUEUE_LABELS = {"send": _l("Sending tasks"), "callbacks": _l("Receipts and reconciliation"),
+                "periodic": _l("Notices and periodic jobs"), "unacked": _l("Taken by workers, not yet done")}
+
 CATEGORY = _l("Reports")
 
 
@@ -100,12 +104,14 @@ class DashboardView(ProtectedView):
         days = data["per_day"]
         chart_days = charts.series([(d["day"][5:], d["texts"]) for d in days], kind="columns", chart_id="chart-daily",
                                    colour=charts.PALETTE[0])
-        chart_rate = charts.series([(d["day"][5:], round((d["delivery_rate"] or 0) * 100, 1)) for d in days],
-                                   chart_id="chart-rate", y_label="%")
+        chart_rate = charts.series([(d["day"][5:], None if d["delivery_rate"] is None else
+                                     round(d["delivery_rate"] * 100, 1)) for d in days],
+                                   chart_id="chart-rate", y_label="%", top=100)
         chart_levels = charts.bars([(r["label"], r["texts"]) for r in data["by_level"]], chart_id="chart-levels")
         chart_sources = charts.bars([(r["label"], r["texts"]) for r in data["by_source"]], chart_id="chart-sources",
                                     colour=charts.PALETTE[5])
-        return self.render("reports/dashboard.html", data=data, state=state, percent=_percent, charts={
+        return self.render("reports/dashboard.html", data=data, state=state, percent=_percent,
+                           queue_labels=QUEUE_LABELS, status_labels=STATUS_LABELS, charts={
             "daily": chart_days, "rate": chart_rate, "levels": chart_levels, "sources": chart_sources},
             roles=[(r, ROLE_LABELS[r]) for r in ROLES if r != "admin"], masked=masking.masked_roles())
 

@@ -140,3 +140,18 @@ def test_dashboard_shows_totals_charts_and_engine_state(as_role, seed):
     html = as_role("viewer").get("/reports/").get_data(as_text=True)
     assert 'id="total-texts">5<' in html and 'id="chart-daily"' in html and 'id="chart-levels"' in html
     assert 'id="engine-state"' in html and 'id="masking"' not in html
+    # The engine in the page's words: queues and statuses named, not their codes.
+    assert ">发送任务<" in html and ">回执与对账<" in html and 'title="callbacks"' in html
+    assert 'data-status="delivered">已送达<' in html and ">delivered<" not in html
+    # A day without texts has no delivery rate: a gap in the line, not a 0% point.
+    rate = html[html.index('id="chart-rate"'):]
+    rate = rate[:rate.index("</svg>")]
+    assert rate.count("<circle") == 1 and ">100<" in rate  # one day with texts; a percent axis
+
+
+def test_line_chart_gaps_and_fixed_top():
+    from notifier.reports.charts import series
+
+    svg = str(series([("a", 10), ("b", None), ("c", 30), ("d", 40)], top=100))
+    assert svg.count("<polyline") == 2 and svg.count("<circle") == 3 and ">100<" in svg
+    assert str(series([("a", None)])).count("<polyline") == 0
