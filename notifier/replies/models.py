@@ -10,7 +10,7 @@ KINDS = (CONFIRM, DECLINE, TEXT, OPT_OUT, OPT_IN, HELP)
 KIND_LABELS = {
     CONFIRM: _l("Confirmed"),
     DECLINE: _l("Declined"),
-    TEXT: _l("Text"),
+    TEXT: _l("Free-text reply"),  # not "Text", which is also the message body field
     OPT_OUT: _l("Opt-out"),
     OPT_IN: _l("Opt-in"),
     HELP: _l("Help"),

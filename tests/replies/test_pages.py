@@ -44,6 +44,8 @@ def test_inbox_filters_and_marks(ctx, client, login, staff):
     assert 'data-kind="confirm"' in page and 'data-kind="text"' not in page
     page = client.get(f"/replies/?notice={notice.id}").get_data(as_text=True)
     assert "会议几点开始" in page and "陌生人" not in page
+    assert 'data-kind="text">文字回复<' in page  # the kind, not "短信内容" (the body field's label)
+    assert "<title>收件箱 - 人大短信平台</title>" in page  # the menu badge stays out of the tab title
     first = db.session.scalars(select(InboundMessage.id).order_by(InboundMessage.id)).first()
     token = csrf_token(client, "/replies/")
     assert client.post("/replies/mark", data={"what": "handled", "ids": [str(first)], "csrf_token": token}
