@@ -10,6 +10,15 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 
+def join_list(items, labels=None):
+    """Items of a list as the reader's language writes them: 省级、县级 / Provincial, County.
+    With `labels`, each item is shown by its label."""
+    from flask_babel import get_locale
+
+    separator = "、" if str(get_locale()).startswith("zh") else ", "
+    return separator.join(str(labels.get(item, item) if labels else item) for item in items)
+
+
 def local_datetime(value):
     """Stored times are UTC; people read them in the configured TIMEZONE."""
     if value is None:

@@ -30,7 +30,13 @@ from notifier.roster.service import (
     update_deputy,
 )
 from notifier.web.base import ProtectedModelView, SecureForm
-from notifier.web.common import TYPE_FORMATTERS, FreshFilterOptionsMixin, db_options, download
+from notifier.web.common import (
+    TYPE_FORMATTERS,
+    FreshFilterOptionsMixin,
+    db_options,
+    download,
+    join_list,
+)
 
 FORM_FIELDS = ("name", "phone", "levels", "constituency", "organisation", "title", "tags", "active")
 
@@ -155,7 +161,7 @@ def _show_errors(form, errors):
 
 
 def _levels_column(view, context, model, name):
-    return "、".join(level_label(code) for code in model.level_codes)
+    return join_list(level_label(code) for code in model.level_codes)
 
 
 def _tags_column(view, context, model, name):

@@ -4,9 +4,10 @@
 def register_views(admin):
     from flask_babel import get_locale
 
-    from notifier.web.common import local_datetime
+    from notifier.web.common import join_list, local_datetime
 
     admin.app.add_template_filter(local_datetime, "local_datetime")
+    admin.app.add_template_filter(join_list, "join_list")
     admin.app.add_template_global(get_locale, "get_locale")
     from notifier.web.roster_views import display_phone
 

@@ -46,3 +46,14 @@ def test_login_page_language_for_visitors(client):
     client.post("/language", data={"locale": "en", "next": "/login", "csrf_token": token})
     html = client.get("/login").get_data(as_text=True)
     assert 'lang="en"' in html and "Log in" in html
+
+
+def test_lists_are_joined_as_each_language_writes_them(app):
+    from flask_babel import force_locale
+
+    from notifier.web.common import join_list
+
+    with app.test_request_context():
+        assert join_list(["省级", "县级"]) == "省级、县级"
+        with force_locale("en"):
+            assert join_list(["provincial", "county"], {"county": "County"}) == "provincial, County"
