@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 T = {
     "zh": {
         "title": "人大短信平台", "username": "用户名", "password": "密码", "login": "登录",
-        "wrong": "用户名或密码错误。", "deputies": "代表名单", "admin_role": "管理员", "approver_role": "审核人",
+        "wrong": "用户名或密码错误。", "deputies": "代表名单", "admin_role": "管理员", "approver_role": "审批人",
         "users": "用户", "issue": "签发令牌", "issued": "API 令牌已签发", "copy": "请立即复制此令牌",
         "audit": "审计日志",
     },
