@@ -118,6 +118,7 @@ def test_queue_badge_reject_resubmit_approve_cancel(client, login, make_user, de
     assert f'data-notice-id="{notice_id}"' in queue
     page = client.get(f"/notices/{notice_id}").get_data(as_text=True)
     assert 'id="btn-approve"' in page and 'id="btn-reject"' in page
+    assert 'id="no-messages-yet"' in page and "通知批准后" in page and "排队时间" in page
     assert step(client, notice_id, "reject").status_code == 302  # no reason: refused
     assert status(app, notice_id) == "pending_approval"
     step(client, notice_id, "reject", reason="地点写错了")

@@ -101,6 +101,8 @@
         }
       }
       var body = document.querySelector("#recipients tbody");
+      var waiting = document.getElementById("no-messages-yet");
+      if (waiting && data.messages.length) { waiting.remove(); }
       data.messages.forEach(function (m) {
         var row = body.querySelector("tr[data-message-id='" + m.id + "']");
         if (!row) {
