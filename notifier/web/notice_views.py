@@ -158,11 +158,20 @@ PROGRESS_BARS = {"delivered": ("delivered",), "sent": ("sent", "sending"), "fail
 
 
 def history(notice):
-    """Who did what to the notice and when, oldest first (its audit events, readable)."""
+    """Who did what to the notice and when, oldest first (its audit events, readable): people by
+    their display name, the platform's own steps as "system" in the reader's language."""
     events = db.session.scalars(select(AuditEvent).where(
         AuditEvent.target_type == "notices", AuditEvent.target_id == str(notice.id)).order_by(AuditEvent.id)).all()
+    names = dict(db.session.execute(select(User.id, User.display_name).where(
+        User.id.in_({e.user_id for e in events if e.user_id}))).all())
+
+    def who(event):
+        if event.actor == "system" and not event.user_id:
+            return str(_l("System"))
+        return names.get(event.user_id) or event.actor
+
     return [{"action": e.action, "at": local_datetime(e.at), "label": str(AUDIT_LABELS.get(e.action, e.action)),
-             "who": e.actor, "reason": (e.detail or {}).get("reason") or ""} for e in events]
+             "who": who(e), "reason": (e.detail or {}).get("reason") or ""} for e in events]
 
 
 def progress(notice):

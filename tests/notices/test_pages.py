@@ -108,7 +108,7 @@ def test_composer_cannot_approve_own_notice_in_the_ui(client, login, make_user, 
 
 
 def test_queue_badge_reject_resubmit_approve_cancel(client, login, make_user, deputies, app):
-    login(make_user("composer"))
+    login(make_user("composer", display_name="李干事"))
     notice_id = int(compose(client, then="submit").headers["Location"].rsplit("/", 1)[1])
     client.post("/logout", data={"csrf_token": csrf_token(client, "/notices/")})
     login(make_user("approver"))
@@ -135,6 +135,7 @@ def test_queue_badge_reject_resubmit_approve_cancel(client, login, make_user, de
     assert [e["action"] for e in progress["history"]] == [
         "notice.create", "notice.submit", "notice.reject", "notice.submit", "notice.approve"]
     assert progress["history"][2]["reason"] == "地点写错了" and progress["history"][2]["label"] == "已驳回"
+    assert progress["history"][0]["who"] == "李干事"  # people by their display name
     step(client, notice_id, "cancel")
     assert status(app, notice_id) == "cancelled"
     history = client.get(f"/notices/{notice_id}").get_data(as_text=True)
