@@ -62,6 +62,22 @@ def _short_time(iso):
     return format_datetime(value, "MM-dd HH:mm")
 
 
+def _precise_time(iso):
+    """With seconds: a message's events often come within the same minute."""
+    if not iso:
+        return ""
+    value = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
+    return format_datetime(value, "yyyy-MM-dd HH:mm:ss")
+
+
+# A message's history in words (message_events.kind and .source are codes).
+EVENT_LABELS = {"status": _l("Status change"), "retry": _l("Will retry"), "error": _l("Gateway error"),
+                "reconcile": _l("Checked with the gateway"), "sweep": _l("Queued again"),
+                "callback": _l("Receipt from the gateway"), "sweeper": _l("Status asked of the gateway")}
+ORIGIN_LABELS = {"worker": _l("Sending worker"), "callback": _l("Gateway receipt"),
+                 "reconcile": _l("Reconciliation"), "sweeper": _l("Periodic check")}
+
+
 def _percent(rate):
     return "–" if rate is None else f"{rate * 100:.1f}%"
 
@@ -166,7 +182,8 @@ class MessageLogView(ProtectedView):
                 x["request_text"] = json.dumps(redact(x["request"], secrets), ensure_ascii=False, indent=1)
                 x["response_body"] = redact(x["response_body"] or "", secrets)
         return self.render("reports/message.html", m=data, admin=admin, level_labels=level_labels,
-                           status_labels=STATUS_LABELS, short_time=_short_time)
+                           status_labels=STATUS_LABELS, short_time=_precise_time, event_labels=EVENT_LABELS,
+                           origin_labels=ORIGIN_LABELS)
 
     @expose("/notices/<int:notice_id>")
     def notice(self, notice_id):

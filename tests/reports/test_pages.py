@@ -155,3 +155,18 @@ def test_line_chart_gaps_and_fixed_top():
     svg = str(series([("a", 10), ("b", None), ("c", 30), ("d", 40)], top=100))
     assert svg.count("<polyline") == 2 and svg.count("<circle") == 3 and ">100<" in svg
     assert str(series([("a", None)])).count("<polyline") == 0
+
+
+def test_message_history_in_words_with_seconds(as_role, seed, app):
+    from notifier.delivery.outbox import record_event
+
+    m = seed["messages"][0]
+    with app.app_context():
+        record_event(m, "callback", "delivered", "callback", "delivered",
+                     raw={"MessageStatus": "delivered", "AccountSid": "AC123"})
+        db.session.commit()
+    page = as_role("viewer").get(f"/messages/{m}").get_data(as_text=True)
+    events = page[page.index('id="events"'):page.index("</table>", page.index('id="events"'))]
+    assert "网关回执" in events and ">callback<" not in events
+    assert '<details class="raw-callback"><summary>网关发来的原始数据</summary>' in events and "AC123" in events
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", events)  # seconds: events often share a minute
