@@ -20,9 +20,10 @@ def _replies():
 def tally(notice_id):
     """Counts of confirmed, declined, other, opted_out, none (and late, recipients) for a notice."""
     _models, service = _replies()
-    if service is None or not hasattr(service, "tally_counts"):
+    if service is None:
         return dict(EMPTY_TALLY)
-    return {**EMPTY_TALLY, **service.tally_counts(notice_id)}
+    counted = service.tally(notice_id)  # the notice page's numbers, opt-outs included
+    return {key: counted.get(key, 0) for key in EMPTY_TALLY}
 
 
 def for_messages(pairs):

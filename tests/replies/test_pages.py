@@ -138,3 +138,17 @@ def test_admin_settings(ctx, client, login, staff):
     bad = client.post("/replies/settings", data={"csrf_token": token, "auto_remind_hours": "soon"},
                       follow_redirects=True)
     assert bad.status_code == 200 and get_setting("auto_remind_hours") == 6.0
+
+
+def test_the_notice_report_and_the_notice_page_count_replies_alike(ctx, client, login, staff):
+    add_deputies(4)
+    notice = send_notice(staff, reply_deadline=utcnow() + timedelta(days=1))
+    reply(phone(0), "1")
+    reply(phone(1), "退订")
+    reply(phone(2), "我晚点到")
+    login(staff["composer"])
+    page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
+    report = client.get(f"/messages/notices/{notice.id}").get_data(as_text=True)
+    for key, value in (("confirmed", 1), ("declined", 0), ("other", 1), ("opted_out", 1), ("none", 1)):
+        assert f'id="tally-{key}">{value}<' in page
+        assert f'id="replies-{key}">{value}<' in report, key
