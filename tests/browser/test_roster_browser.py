@@ -253,6 +253,16 @@ def test_import_messy_then_clean_and_find_by_filter(lang, page, logged_in, scree
     # 6. The create form: a landline is refused with the reason next to the field, nothing saved;
     # with a mobile number the deputy is saved and the county filter finds them too.
     page.goto("/deputies/new/")
+    # The level and tag pickers (select2) speak the page's language too.
+    assert page.evaluate("jQuery.fn.select2.defaults.formatNoMatches()") == {"zh": "没有找到匹配项",
+                                                                            "en": "No matches found"}[lang]
+    assert page.evaluate("jQuery.fn.select2.defaults.formatMatches(3)").startswith({"zh": "有 3 个结果",
+                                                                                     "en": "3 results"}[lang])
+    page.click("#s2id_levels input.select2-input")
+    page.keyboard.type("zzz")
+    expect(page.locator(".select2-drop-active .select2-no-results")).to_have_text(
+        {"zh": "没有找到匹配项", "en": "No matches found"}[lang])
+    page.keyboard.press("Escape")
     # (An empty name never reaches the server: the field is `required` and the browser stops it.)
     page.fill("input[name=name]", "冯雪")
     page.fill("input[name=phone]", "0571-87654321")
