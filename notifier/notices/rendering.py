@@ -62,6 +62,9 @@ def reply_instruction(reply_mode, code, deadline=None):
     return text
 
 
+FULL_WIDTH_STOPS = "。！？；：，、）》」』】"
+
+
 def render_text(body, deputy=None, reply_mode="none", code=None, deadline=None, signature=None, checked=False):
     """The full text for one deputy (an object or dict with name/title/...; None: a sample).
     `checked=True` skips validating the body (dispatch has done it once for every deputy)."""
@@ -72,7 +75,8 @@ def render_text(body, deputy=None, reply_mode="none", code=None, deadline=None, 
     text = signature + body.strip().format(**values)
     instruction = reply_instruction(reply_mode, code, deadline)
     if instruction:
-        text += " " + instruction
+        # After Chinese punctuation a space is only a wasted character; after Latin text it separates.
+        text += ("" if text[-1:] in FULL_WIDTH_STOPS else " ") + instruction
     return text
 
 

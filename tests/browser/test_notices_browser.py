@@ -46,8 +46,8 @@ def compose_and_submit(page, screenshot, locale):
     page.check("input[name=levels][value=county]")
     page.fill("textarea[name=body]", "{name}代表：定于本周五上午九时召开常委会会议。")
     page.check("input[name=reply][value=confirm]")
-    # 8 (signature) + 2 (name) + 21 + instruction 14 = 45 chars: one UCS-2 segment
-    page.wait_for_function("document.getElementById('pv-chars').textContent === '46'")
+    # The longest text: signature 8 + 代表10代表：…会议。 24 + 回复1确认，2请假 #10 13 = 45 (no space after 。): one UCS-2 segment
+    page.wait_for_function("document.getElementById('pv-chars').textContent === '45'")
     assert page.text_content("#pv-encoding") == "UCS-2"
     assert page.text_content("#pv-segments") == "1"
     assert page.text_content("#pv-recipients") == "12"

@@ -29,12 +29,14 @@ class D:
 
 def test_placeholders_filled_signature_and_reply_instruction(ctx):
     text = render_text("{name}{title}（{organisation}，{constituency}）：请参加会议。", D(), "confirm", "27")
-    assert text == "【县人大常委会】王芳主任（县医院，城关选区）：请参加会议。 回复1确认，2请假 #27"
+    assert text == "【县人大常委会】王芳主任（县医院，城关选区）：请参加会议。回复1确认，2请假 #27"  # no space after 。
 
 
 def test_no_instruction_without_reply_and_text_mode(ctx):
     assert render_text("开会", D(), "none", None) == "【县人大常委会】开会"
     assert render_text("开会", D(), "text", "31").endswith("请回复意见 #31")
+    assert render_text("开会", D(), "confirm", "31").startswith("【县人大常委会】开会 回复")  # no stop: a space
+    assert render_text("开会！", D(), "confirm", "31").startswith("【县人大常委会】开会！回复")
 
 
 def test_deadline_in_local_time(ctx):

@@ -72,7 +72,7 @@ def test_full_path_draft_to_completed_with_audit(roster, people):
     c = counts(notice.id)
     assert (c["queued"], c["skipped"], c["total"]) == (4, 2, 6)
     texts = db.session.scalars(select(Message.body).where(Message.status == "queued").order_by(Message.id)).all()
-    assert texts[0] == "【县人大常委会】代表0代表：请于本周五上午九时参加县人大常委会会议。 回复1确认，2请假 #10"
+    assert texts[0] == "【县人大常委会】代表0代表：请于本周五上午九时参加县人大常委会会议。回复1确认，2请假 #10"
     assert actions(notice.id) == ["notice.create", "notice.submit", "notice.approve", "notice.send"]
 
 
