@@ -136,11 +136,13 @@ def enqueue(message_ids, countdown=None):
     return queued
 
 
-def cancel(message_ids, reason=None):
-    """Cancel messages not yet handed to the gateway; returns the ids cancelled."""
+def cancel(message_ids, reason=None, only_if=None):
+    """Cancel messages not yet handed to the gateway (and meeting `only_if`, an SQL condition,
+    when given); returns the ids cancelled. Commits."""
     now = utcnow()
     ids = db.session.scalars(
-        update(Message).where(Message.id.in_(list(message_ids)), Message.status.in_((PENDING, QUEUED)))
+        update(Message).where(Message.id.in_(list(message_ids)), Message.status.in_((PENDING, QUEUED)),
+                              *([only_if] if only_if is not None else []))
         .values(status=CANCELLED, error_message=reason, updated_at=now).returning(Message.id)
         .execution_options(synchronize_session=False)
     ).all()

@@ -17,8 +17,8 @@ from sqlalchemy import column, exists, select, table, update
 
 from notifier.delivery import dispatch
 from notifier.delivery.gateway import ACCEPTED, PERMANENT, TRANSIENT, Outbound, gateway_for
-from notifier.delivery.models import CANCELLED, FAILED, QUEUED, SENDING, SENT, Message
-from notifier.delivery.outbox import id_in, record_events
+from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, Message
+from notifier.delivery.outbox import cancel, id_in, record_events
 from notifier.extensions import db
 from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
@@ -107,9 +107,10 @@ def deliver(message_ids, gateway=None, limiter=None):
             .values(status=SENDING, claimed_at=now, attempts=Message.attempts + 1, updated_at=now)
             .returning(Message.id)
         ).all())
-        if len(claimed) < len(reserved):
-            _cancel_for_cancelled_notices([r.id for r, _ in reserved if r.id not in claimed], now)
         db.session.commit()
+        if len(claimed) < len(reserved):  # e.g. back from a transient failure after the notice's cancel
+            cancel([r.id for r, _ in reserved if r.id not in claimed], reason="notice cancelled",
+                   only_if=_notice_cancelled)
     db.session.close()  # no session (nor connection) held during the gateway calls
     work = [(row, due) for row, due in reserved if row.id in claimed]
     summary["skipped"] += len(reserved) - len(work)
@@ -132,17 +133,6 @@ def deliver(message_ids, gateway=None, limiter=None):
     for key, n in record_results(list(zip([row.id for row, _ in work], results, strict=True))).items():
         summary[key] += n
     return summary
-
-
-def _cancel_for_cancelled_notices(ids, now):
-    """Unclaimed because their notice was cancelled (e.g. back from a transient failure after the
-    cancel): they become `cancelled` here rather than waiting for the notices tick."""
-    reason = "notice cancelled"
-    cancelled = db.session.scalars(
-        update(Message).where(id_in(Message.id, ids), Message.status == QUEUED, _notice_cancelled)
-        .values(status=CANCELLED, error_message=reason, updated_at=now).returning(Message.id)
-        .execution_options(synchronize_session=False)).all()
-    record_events([(mid, "status", CANCELLED, "worker", reason) for mid in cancelled])
 
 
 def _defer(ids, limiter, full):

@@ -7,7 +7,29 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model import typefmt
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+
+class CountedLabel:
+    """A menu entry's name with a count badge, counted each time the menu is drawn; plain text
+    where a string is wanted (the browser tab title)."""
+
+    def __init__(self, name, count, badge_id, colour):
+        self.name, self.count, self.badge_id, self.colour = name, count, badge_id, colour
+
+    def __str__(self):
+        return str(self.name)
+
+    def __html__(self):
+        text = escape(str(self))
+        try:
+            n = self.count()
+        except Exception:  # noqa: BLE001  (outside a request or a broken session: no badge)
+            return text
+        if not n:
+            return text
+        return Markup('{} <span class="badge badge-pill badge-{}" id="{}">{}</span>').format(
+            text, self.colour, self.badge_id, n)
 
 
 def join_list(items, labels=None):

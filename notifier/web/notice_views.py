@@ -8,7 +8,6 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from wtforms import (
     BooleanField,
@@ -49,7 +48,7 @@ from notifier.notices.summary import get_notice, message_to_dict, messages_query
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Tag
 from notifier.timeutil import utcnow
 from notifier.web.base import ProtectedView, SecureForm
-from notifier.web.common import local_datetime, local_day_bounds
+from notifier.web.common import CountedLabel, local_datetime, local_day_bounds
 
 MESSAGE_STATUS_LABELS = {
     "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
@@ -347,23 +346,8 @@ class NoticesView(ProtectedView):
         return redirect(url_for(".show", notice_id=notice.id))
 
 
-class ApprovalsLabel:
-    """The menu entry's name, with the number of notices waiting (read when the menu is drawn)."""
-
-    def __str__(self):
-        return str(_l("Approvals"))
-
-    def __html__(self):
-        text = escape(str(self))
-        try:
-            waiting = db.session.scalar(select(func.count()).select_from(Notice)
-                                        .where(Notice.status == PENDING_APPROVAL))
-        except Exception:  # noqa: BLE001  (outside a request, or a broken session: no badge)
-            return text
-        if not waiting:
-            return text
-        return Markup('{} <span class="badge badge-pill badge-warning" id="approvals-badge">{}</span>').format(
-            text, waiting)
+def waiting_approvals():
+    return db.session.scalar(select(func.count()).select_from(Notice).where(Notice.status == PENDING_APPROVAL))
 
 
 class ApprovalsView(ProtectedView):
@@ -389,4 +373,5 @@ class ApprovalsView(ProtectedView):
 def register(admin):
     admin.app.register_blueprint(assets)
     admin.add_view(NoticesView(name=_l("Notices"), endpoint="notices", url="/notices"))
-    admin.add_view(ApprovalsView(name=ApprovalsLabel(), endpoint="approvals", url="/approvals"))
+    admin.add_view(ApprovalsView(name=CountedLabel(_l("Approvals"), waiting_approvals, "approvals-badge", "warning"),
+                                 endpoint="approvals", url="/approvals"))

@@ -7,7 +7,6 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from notifier.delivery.models import STATUS_LABELS as MESSAGE_STATUS_LABELS
@@ -21,6 +20,7 @@ from notifier.replies.service import MARKS, conversation, mark, tally, unread_co
 from notifier.replies.settings import get_setting, set_setting
 from notifier.roster.models import Deputy
 from notifier.web.base import ProtectedView
+from notifier.web.common import CountedLabel
 from notifier.web.notice_views import follow_up, notice_or_404
 
 PAGE = 200
@@ -41,23 +41,6 @@ def reply_tally(notice):
             "reminders": db.session.scalars(select(Reminder).where(Reminder.notice_id == notice.id)
                                             .order_by(Reminder.id)).all(),
             "can_remind": current_user.can("compose") and notice.status in ("sending", "completed")}
-
-
-class InboxLabel:
-    """The menu entry, with the number of unread texts."""
-
-    def __str__(self):
-        return str(_l("Inbox"))
-
-    def __html__(self):
-        text = escape(str(self))
-        try:
-            unread = unread_count()
-        except Exception:  # noqa: BLE001  (outside a request or a broken session: no badge)
-            return text
-        if not unread:
-            return text
-        return Markup('{} <span class="badge badge-pill badge-primary" id="inbox-badge">{}</span>').format(text, unread)
 
 
 class RepliesView(ProtectedView):
@@ -178,4 +161,5 @@ class RepliesView(ProtectedView):
 
 def register(admin):
     admin.app.add_template_global(reply_tally, "reply_tally")
-    admin.add_view(RepliesView(name=InboxLabel(), endpoint="replies", url="/replies"))
+    admin.add_view(RepliesView(name=CountedLabel(_l("Inbox"), unread_count, "inbox-badge", "primary"),
+                               endpoint="replies", url="/replies"))

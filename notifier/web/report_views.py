@@ -55,19 +55,20 @@ def _mask():
     return masking.masker(current_user)
 
 
-def _short_time(iso):
+def _time(iso, pattern="MM-dd HH:mm"):
     if not iso:
         return ""
     value = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
-    return format_datetime(value, "MM-dd HH:mm")
+    return format_datetime(value, pattern)
+
+
+def _short_time(iso):
+    return _time(iso)
 
 
 def _precise_time(iso):
     """With seconds: a message's events often come within the same minute."""
-    if not iso:
-        return ""
-    value = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
-    return format_datetime(value, "yyyy-MM-dd HH:mm:ss")
+    return _time(iso, "yyyy-MM-dd HH:mm:ss")
 
 
 # A message's history in words (message_events.kind and .source are codes).
