@@ -31,8 +31,14 @@ class Config:
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 
-    # Gateway: one place for per-gateway settings (a domestic adapter will add its own keys here).
+    # Gateways: a priority list (`cmpp,aliyun`), optional routes by prefix (`+86=cmpp,aliyun;*=twilio`),
+    # and each gateway's own settings below. <NAME>_RATE_LIMIT overrides SMS_RATE_LIMIT per gateway.
     SMS_GATEWAY = _env("SMS_GATEWAY", "twilio")
+    SMS_ROUTES = _env("SMS_ROUTES", "")
+    TWILIO_RATE_LIMIT = _env("TWILIO_RATE_LIMIT")
+    GATEWAY_REFUSING_AFTER = _int("GATEWAY_REFUSING_AFTER", 20)  # texts in a row that did not reach it
+    GATEWAY_PROBE_SECONDS = float(_env("GATEWAY_PROBE_SECONDS", "30"))  # how often one not up is asked again
+    GATEWAY_HOLD_SECONDS = float(_env("GATEWAY_HOLD_SECONDS", "30"))  # texts no gateway may carry wait this long
     TWILIO_ACCOUNT_SID = _env("TWILIO_ACCOUNT_SID")
     TWILIO_AUTH_TOKEN = _env("TWILIO_AUTH_TOKEN")
     TWILIO_FROM_NUMBER = _env("TWILIO_FROM_NUMBER")

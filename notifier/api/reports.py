@@ -21,9 +21,9 @@ from notifier.api.common import (
 from notifier.api.errors import ApiError
 from notifier.api.notices import notice_or_404
 from notifier.audit.models import AuditEvent
-from notifier.delivery.gateway import redact
 from notifier.delivery.models import STATUSES
 from notifier.extensions import db
+from notifier.gateways.base import redact
 from notifier.reports import export, masking
 from notifier.reports.log import message_history, message_rows, parse_filters, parse_when, search
 from notifier.roster.models import LEVEL_CODES

@@ -31,6 +31,7 @@ class Message(db.Model):
         db.Index("ix_messages_status_queued_at", "status", "queued_at"),
         db.Index("ix_messages_status_claimed_at", "status", "claimed_at"),
         db.Index("ix_messages_status_sent_at", "status", "sent_at"),
+        db.Index("ix_messages_gateway_status", "gateway", "status"),  # a connector's queue
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -41,6 +42,9 @@ class Message(db.Model):
     segments = db.Column(db.Integer, nullable=False, default=1)
     encoding = db.Column(db.String(8), nullable=False, default="UCS-2")
     sender = db.Column(db.String(64), nullable=False, default="")  # From or Messaging Service SID
+    # The gateway that has (or is about to take) the text: set when it is claimed for an HTTP
+    # gateway or handed to a connector's process; cleared when a failed try frees it again.
+    gateway = db.Column(db.String(16))
     status = db.Column(db.String(16), nullable=False, default=PENDING)
     gateway_id = db.Column(db.String(64), unique=True)  # NULLs are distinct: unique where set
     gateway_status = db.Column(db.String(16))  # the gateway's own last word, for the log

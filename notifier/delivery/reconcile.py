@@ -14,12 +14,13 @@ from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
 from notifier.delivery import dispatch
-from notifier.delivery.gateway import reconcile_window_start
 from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, GatewayExchange, Message
 from notifier.delivery.outbox import record_event, record_events
 from notifier.delivery.receipts import apply_gateway_status
 from notifier.delivery.sending import get_gateway
 from notifier.extensions import db
+from notifier.gateways.base import CONNECTOR, RemoteMessage
+from notifier.gateways.health import get_registry, probe_due, views
 from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -28,20 +29,22 @@ SWEEP_LIMIT = 5000
 
 def reconcile(message_id, gateway=None, source="reconcile"):
     """Settle a message in `sending`. Returns "adopted", "requeued", "failed" or "nothing"."""
-    gateway = gateway or get_gateway()
     message = db.session.get(Message, message_id)
     if message is None or message.status != SENDING:
         db.session.rollback()
         return "nothing"
+    gateway = gateway or get_gateway(message.gateway)
     to, body, since, claimed_at = message.to, message.body, message.created_at, message.claimed_at
     known_id = message.gateway_id
     db.session.commit()
     db.session.close()  # no session held while asking the gateway
 
     if known_id:  # a callback told us its id already
-        found = [gateway.fetch(known_id)]
+        found = [gateway.fetch(known_id) or RemoteMessage(known_id, to, body, "sent", None)]
     else:
-        found = gateway.find_sent(to, body, reconcile_window_start(since))
+        # None: this gateway cannot be asked (a CMPP session whose answer was lost): what the
+        # gateway never answered for is sent again.
+        found = gateway.find_sent(to, body, reconcile_window_start(since)) or []
         if found:
             owned = set(db.session.scalars(select(Message.gateway_id).where(
                 Message.gateway_id.in_([m.gateway_id for m in found]))))
@@ -78,15 +81,22 @@ def reconcile(message_id, gateway=None, source="reconcile"):
     return "requeued"
 
 
+def reconcile_window_start(created_at, slack_seconds=60):
+    """Gateway clocks drift: look a little before the row existed."""
+    return created_at - timedelta(seconds=slack_seconds)
+
+
 def poll_receipt(message_id, gateway=None):
     """Ask the gateway for the status of a `sent` message that got no receipt."""
-    gateway = gateway or get_gateway()
-    gateway_id = db.session.scalar(select(Message.gateway_id).where(Message.id == message_id, Message.status == SENT))
+    row = db.session.execute(select(Message.gateway_id, Message.gateway)
+                             .where(Message.id == message_id, Message.status == SENT)).first()
     db.session.commit()
     db.session.close()
-    if not gateway_id:
+    if row is None or not row.gateway_id:
         return None
-    remote = gateway.fetch(gateway_id)
+    remote = (gateway or get_gateway(row.gateway)).fetch(row.gateway_id)
+    if remote is None:  # this gateway cannot be asked: its receipts come to us or not at all
+        return None
     message = db.session.scalar(select(Message).where(Message.id == message_id).with_for_update())
     apply_gateway_status(message, remote.gateway_id, remote.status, remote.error_code, remote.error_message,
                          source="sweeper")
@@ -113,8 +123,12 @@ def sweep(now=None):
         .values(queued_at=now).returning(Message.id)).all()
     requeue.sort()
     record_events([(mid, "sweep", QUEUED, "sweeper", "queued again: not moving") for mid in requeue])
-    lost = db.session.scalars(select(Message.id).where(Message.status == SENDING, Message.claimed_at < lease_over)
-                              .order_by(Message.id).limit(SWEEP_LIMIT)).all()
+    taken_back, connectors_up = _take_back_from_connectors(now)
+    # A connector that holds its session settles its own texts in `sending`.
+    lost = db.session.scalars(select(Message.id).where(
+        Message.status == SENDING, Message.claimed_at < lease_over,
+        or_(Message.gateway.is_(None), Message.gateway.not_in(connectors_up)))
+        .order_by(Message.id).limit(SWEEP_LIMIT)).all()
     unconfirmed = db.session.scalars(
         select(Message.id).where(Message.status == SENT, Message.sent_at < receipt_due, Message.updated_at < receipt_due)
         .order_by(Message.id).limit(SWEEP_LIMIT)).all()
@@ -122,12 +136,35 @@ def sweep(now=None):
     purged = db.session.execute(delete(GatewayExchange).where(GatewayExchange.at < retention)).rowcount
     db.session.commit()
 
-    dispatch.send_messages(requeue)
+    dispatch.send_messages(requeue + taken_back)
+    recovered = probe_due()
     for mid in lost:
         dispatch.reconcile_message(mid)
     for mid in unconfirmed:
         dispatch.poll_receipt(mid)
-    done = {"requeued": len(requeue), "reconcile": len(lost), "poll": len(unconfirmed), "purged": purged}
+    done = {"requeued": len(requeue), "reconcile": len(lost), "poll": len(unconfirmed), "purged": purged,
+            "taken_back": len(taken_back), "gateways_recovered": len(recovered)}
     if any(done.values()):
         log.info("sweep: %s", done)
     return done
+
+
+def _take_back_from_connectors(now):
+    """Texts waiting for a connector gateway that is not available (its process gone, paused,
+    not up) go back to the workers, which route them afresh. Returns (ids, names of the
+    connectors that are up)."""
+    registry = get_registry()
+    taken, up = [], []
+    for name, view in views(registry).items():
+        if registry.adapter(name).kind != CONNECTOR:
+            continue
+        if view.available:
+            up.append(name)
+            continue
+        taken += db.session.scalars(
+            update(Message).where(Message.id.in_(
+                select(Message.id).where(Message.status == QUEUED, Message.gateway == name)
+                .order_by(Message.id).limit(SWEEP_LIMIT).scalar_subquery()))
+            .values(gateway=None, queued_at=now).returning(Message.id)).all()
+    record_events([(mid, "sweep", QUEUED, "sweeper", "its gateway is not available: routed again") for mid in taken])
+    return sorted(taken), up

@@ -26,16 +26,19 @@ def delivery_status():
         data["queues"] = queue_depths(client)
     except redis.RedisError as exc:
         data["queues"] = {"error": str(exc)}
-    senders = [s for s in db.session.scalars(select(Message.sender).distinct()) if s] or [
-        config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM_NUMBER") or "default"]
-    limiter = {"limit": float(config["SMS_RATE_LIMIT"]), "unit": "segments/s", "senders": {}}
-    try:
-        from notifier.delivery.sending import get_limiter
+    from notifier.delivery.sending import get_limiter
+    from notifier.gateways.health import get_registry
 
-        rate_limiter = get_limiter()
-        for sender in senders:
-            limiter["senders"][sender] = {"measured_rate": rate_limiter.measured_rate(sender),
-                                          "next_free_in": rate_limiter.next_free_in(sender)}
+    registry = get_registry()
+    limiter = {"limit": float(config["SMS_RATE_LIMIT"]), "unit": "segments/s", "senders": {}, "gateways": {}}
+    try:
+        for name in registry.names:
+            rate_limiter, sender = get_limiter(name), registry.adapter(name).sender or "default"
+            numbers = {"limit": registry.rate(name), "sender": sender,
+                       "measured_rate": rate_limiter.measured_rate(sender),
+                       "next_free_in": rate_limiter.next_free_in(sender)}
+            limiter["gateways"][name] = numbers
+            limiter["senders"][sender] = {k: numbers[k] for k in ("measured_rate", "next_free_in")}
     except Exception as exc:  # noqa: BLE001  (the numbers must show even when Redis is down)
         limiter["error"] = str(exc)
     data["limiter"] = limiter

@@ -21,9 +21,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from notifier.accounts.models import ROLE_LABELS, ROLES
-from notifier.delivery.gateway import redact
 from notifier.delivery.models import STATUS_LABELS, STATUSES
 from notifier.extensions import db
+from notifier.gateways.base import redact
 from notifier.notices import workflow
 from notifier.reports import charts, dashboard, export, masking, report
 from notifier.reports.config import conf

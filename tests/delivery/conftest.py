@@ -124,11 +124,11 @@ def delivery_app(app, request):
     }
     saved = {k: app.config.get(k) for k in changes}
     app.config.update(changes)
-    for key in ("sms_gateway", "sms_limiter"):
+    for key in ("sms_gateways", "sms_limiters", "gateway_redis"):
         app.extensions.pop(key, None)
     yield app
     app.config.update(saved)
-    for key in ("sms_gateway", "sms_limiter"):
+    for key in ("sms_gateways", "sms_limiters", "gateway_redis"):
         app.extensions.pop(key, None)
 
 

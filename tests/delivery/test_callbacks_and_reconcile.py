@@ -161,7 +161,7 @@ def test_reconcile_ignores_texts_already_owned_by_another_message(dctx, sim):
 def test_timed_out_call_then_reconcile_sends_exactly_once(dctx, sim, delivery_app):
     sim.configure(hang_rate=1.0, hang_seconds=1.5)  # the gateway accepts, then answers too late
     delivery_app.config["TWILIO_HTTP_TIMEOUT"] = 0.5
-    delivery_app.extensions.pop("sms_gateway", None)
+    delivery_app.extensions.pop("sms_gateways", None)
     mid = one_message()
     enqueue([mid])
     assert deliver([mid])["unknown"] == 1

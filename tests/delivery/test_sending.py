@@ -4,7 +4,6 @@ import json
 import pytest
 from sqlalchemy import func, select, update
 
-from notifier.delivery.gateway import PERMANENT, TRANSIENT, TwilioGateway, classify_error
 from notifier.delivery.models import (
     CANCELLED,
     FAILED,
@@ -20,6 +19,8 @@ from notifier.delivery.models import (
 from notifier.delivery.outbox import cancel, create_messages, enqueue
 from notifier.delivery.sending import deliver, status_callback_url
 from notifier.extensions import db
+from notifier.gateways.base import MISCONFIGURED, PERMANENT, THROTTLED, TRANSIENT
+from notifier.gateways.twilio.adapter import TwilioGateway, classify_error
 from notifier.notices.models import Notice
 from notifier.roster.models import Deputy
 from tests.delivery.conftest import FROM_NUMBER
@@ -48,9 +49,9 @@ def queued(*numbers, body=CHINESE, notice_id=None):
 
 
 @pytest.mark.parametrize("status,code,outcome", [
-    (429, 20429, TRANSIENT), (500, 20500, TRANSIENT), (503, None, TRANSIENT), (400, 30001, TRANSIENT),
-    (400, 21211, PERMANENT), (400, 21614, PERMANENT), (400, 21610, PERMANENT), (404, 20404, PERMANENT),
-    (401, 20003, PERMANENT),
+    (429, 20429, THROTTLED), (500, 20500, TRANSIENT), (503, None, TRANSIENT), (400, 30001, THROTTLED),
+    (400, 21211, PERMANENT), (400, 21614, PERMANENT), (400, 21610, PERMANENT), (404, 20404, MISCONFIGURED),
+    (401, 20003, MISCONFIGURED), (400, 21606, MISCONFIGURED), (400, 21602, PERMANENT),
 ])
 def test_error_mapping(status, code, outcome):
     assert classify_error(status, code) == outcome
@@ -166,7 +167,7 @@ def test_messages_of_a_live_notice_are_sent(dctx, sim, delivery_app):
 def test_timeout_leaves_sending_for_reconciliation(dctx, sim, delivery_app):
     sim.configure(hang_rate=1.0, hang_seconds=2.0)
     delivery_app.config["TWILIO_HTTP_TIMEOUT"] = 0.5
-    delivery_app.extensions.pop("sms_gateway", None)
+    delivery_app.extensions.pop("sms_gateways", None)
     [mid] = queued("+8613800000001")
     assert deliver([mid])["unknown"] == 1
     message = db.session.get(Message, mid)
@@ -181,7 +182,7 @@ def test_cancel_only_unsent(dctx, sim):
 
 
 def test_template_messages_are_refused_by_twilio_adapter():
-    from notifier.delivery.gateway import Outbound
+    from notifier.gateways.base import Outbound
 
     gateway = TwilioGateway("AC" + "1" * 32, "token")
     with pytest.raises(ValueError):

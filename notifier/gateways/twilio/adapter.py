@@ -1,93 +1,54 @@
-"""The gateway interface and its Twilio adapter.
+"""Twilio Programmable Messaging through the official client (twilio-python).
 
-A gateway takes `Outbound` texts (a body, or a template code with variables for the planned
-domestic adapter) and answers each with a `SendResult` whose `outcome` says what the caller may do:
-  accepted   the gateway has it (gateway_id set);
-  transient  it does not have it and a later try may work (429/20429, 5xx, 30001, no connection);
-  permanent  it refused it for good (21211, 21614, 21610, any other 4xx);
-  unknown    the call may or may not have reached it (a timeout, a connection cut mid-call):
-             reconcile with the gateway before anything is sent again.
-Every call also yields an `exchange` (request and response, secrets redacted) for gateway_exchanges.
+Sends concurrently on the async client (one event loop per batch), reads with the sync client
+(reconciliation and receipt polls). Twilio's base URL is settable, so the demo and the tests
+talk to the simulator in notifier/simulator with the same client.
 """
 import asyncio
 import concurrent.futures
 import contextvars
-import dataclasses
-import json
 import time
-from datetime import timedelta
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-ACCEPTED, TRANSIENT, PERMANENT, UNKNOWN = "accepted", "transient", "permanent", "unknown"
+from notifier.gateways.base import (
+    ACCEPTED,
+    MISCONFIGURED,
+    PERMANENT,
+    THROTTLED,
+    TRANSIENT,
+    UNKNOWN,
+    Gateway,
+    RemoteMessage,
+    SendResult,
+    redact,
+)
+
 # Twilio error codes (https://www.twilio.com/docs/api/errors).
-TRANSIENT_CODES = {20429, 30001}
+THROTTLED_CODES = {20429, 30001}  # too many requests; the account's queue is full
 OPTED_OUT_CODE = 21610
-PERMANENT_CODES = {21211, 21614, OPTED_OUT_CODE}
-
-
-@dataclasses.dataclass
-class Outbound:
-    message_id: int
-    to: str
-    sender: str  # a From number, or a Messaging Service SID ("MG...")
-    body: str = None
-    template_code: str = None  # domestic gateways send approved templates only
-    template_params: dict = None
-    status_callback: str = None
-
-
-@dataclasses.dataclass
-class SendResult:
-    outcome: str
-    gateway_id: str = None
-    gateway_status: str = None
-    error_code: str = None
-    error_message: str = None
-    exchange: dict = None
-
-    @property
-    def opted_out(self):
-        return self.error_code == str(OPTED_OUT_CODE)
-
-
-@dataclasses.dataclass
-class RemoteMessage:
-    """A message as the gateway lists or fetches it."""
-
-    gateway_id: str
-    to: str
-    body: str
-    status: str
-    date_created: object
-    error_code: str = None
-    error_message: str = None
+PERMANENT_CODES = {21211, 21614, OPTED_OUT_CODE}  # bad number, not a mobile, opted out
+# Our side is wrong, not the recipient's: authentication, an account or URL that does not exist,
+# a From number or Messaging Service the account does not own.
+MISCONFIGURED_CODES = {20003, 20404, 21212, 21606, 21659, 21660, 21701, 21703, 21704, 21705}
 
 
 def classify_error(status, code):
-    """Map an HTTP status and a Twilio error code to transient or permanent."""
-    code = int(code) if code not in (None, "") else None
-    if status == 429 or code in TRANSIENT_CODES or (status or 0) >= 500:
+    """Map an HTTP status and a Twilio error code to an outcome (see notifier.gateways.base)."""
+    code = int(code) if str(code or "").isdigit() else None
+    status = status or 0
+    if status == 429 or code in THROTTLED_CODES:
+        return THROTTLED
+    if code in MISCONFIGURED_CODES or status in (401, 403, 404):
+        return MISCONFIGURED
+    if status >= 500:
         return TRANSIENT
-    if code in PERMANENT_CODES or 400 <= (status or 0) < 500:
+    if code in PERMANENT_CODES or 400 <= status < 500:
         return PERMANENT
     return TRANSIENT
-
-
-def redact(value, secrets):
-    """Replace every secret in a string (or JSON-able structure) by a marker."""
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v, secrets) for v in value]
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret:
-                value = value.replace(secret, "[redacted]")
-    return value
 
 
 # The exchange being recorded by the current send (one per coroutine or thread).
@@ -126,14 +87,15 @@ class _RecordingClient(TwilioHttpClient):
         return response
 
 
-class TwilioGateway:
-    """Twilio Programmable Messaging through the official client, at `api_base_url` when set."""
+class TwilioGateway(Gateway):
+    """Twilio Programmable Messaging, at `api_base_url` when set (the simulator)."""
 
     name = "twilio"
 
-    def __init__(self, account_sid, auth_token, api_base_url=None, timeout=15.0, validity_period=None):
+    def __init__(self, account_sid, auth_token, api_base_url=None, timeout=15.0, validity_period=None, sender=""):
         if not account_sid or not auth_token:
             raise RuntimeError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required for the twilio gateway")
+        self.sender = sender or ""
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.api_base_url = (api_base_url or "https://api.twilio.com").rstrip("/")
@@ -144,7 +106,8 @@ class TwilioGateway:
     @classmethod
     def from_config(cls, config):
         return cls(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config.get("TWILIO_API_BASE_URL"),
-                   timeout=config.get("TWILIO_HTTP_TIMEOUT", 15), validity_period=config.get("SMS_VALIDITY_PERIOD"))
+                   timeout=config.get("TWILIO_HTTP_TIMEOUT", 15), validity_period=config.get("SMS_VALIDITY_PERIOD"),
+                   sender=config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM_NUMBER"))
 
     def _client(self, http_client):
         client = Client(self.account_sid, self.auth_token, http_client=http_client)
@@ -211,7 +174,7 @@ class TwilioGateway:
             result = SendResult(UNKNOWN, error_code="timeout", error_message=f"no answer within {self.timeout:g}s")
         except TwilioRestException as exc:
             result = SendResult(classify_error(exc.status, exc.code), error_code=str(exc.code),
-                                error_message=str(exc.msg)[:500])
+                                error_message=str(exc.msg)[:500], opted_out=str(exc.code) == str(OPTED_OUT_CODE))
         except TwilioException as exc:  # RFC-9457 errors and the like
             status, code = getattr(exc, "status", None), getattr(exc, "code", None)
             result = SendResult(classify_error(status, code), error_code=str(code), error_message=str(exc)[:500])
@@ -249,6 +212,11 @@ class TwilioGateway:
         client = self._client(_RecordingClient(timeout=self.timeout))
         return _remote(client.messages(gateway_id).fetch())
 
+    def check(self):
+        """One cheap authenticated read: fails on a bad token, account or base URL."""
+        client = self._client(_RecordingClient(timeout=self.timeout))
+        client.messages.list(limit=1)
+
 
 def _remote(instance):
     return RemoteMessage(gateway_id=instance.sid, to=instance.to, body=instance.body, status=instance.status,
@@ -268,19 +236,3 @@ def _connection_outcome(exc):
         return TRANSIENT
     return UNKNOWN
 
-
-def gateway_for(config):
-    """The configured gateway adapter (per-gateway settings all live in `config`)."""
-    name = config.get("SMS_GATEWAY", "twilio")
-    if name == "twilio":
-        return TwilioGateway.from_config(config)
-    raise RuntimeError(f"unknown SMS_GATEWAY {name!r}")
-
-
-def reconcile_window_start(created_at, slack_seconds=60):
-    """Gateway clocks drift: look a little before the row existed."""
-    return created_at - timedelta(seconds=slack_seconds)
-
-
-def dumps(value):
-    return json.dumps(value, ensure_ascii=False, default=str)
