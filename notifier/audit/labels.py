@@ -29,6 +29,9 @@ ACTION_LABELS = {
     "notice.retry_failed": _l("Retried failed texts"),
     "reply.send": _l("Sent a reply to a deputy"),
     "setting.change": _l("Changed a setting"),
+    "gateway.pause": _l("Paused a gateway"),
+    "gateway.resume": _l("Resumed a gateway"),
+    "gateway.order": _l("Changed the order of the gateways"),
 }
 
 TARGET_LABELS = {

@@ -205,3 +205,30 @@ def set_order(names, actor):
         _row(name).position = position
     record("gateway.order", None, actor=actor, order=list(names))
     db.session.commit()
+
+
+def probe(name):
+    """Ask one gateway now (the admins' "check now"); returns True when it answers and is up."""
+    registry = get_registry()
+    adapter = registry.adapter(name)
+    if adapter.kind == CONNECTOR:
+        return _alive(name) and views(registry)[name].health == UP
+    _row(name).checked_at = utcnow()
+    db.session.commit()
+    try:
+        adapter.check()
+    except Exception as exc:  # noqa: BLE001
+        log.info("gateway %s does not answer: %s", name, exc)
+        return False
+    mark(name, UP)
+    redis_client().delete(_STREAK.format(name=name))
+    return True
+
+
+def problems():
+    """The gateways that carry nothing now, for the banner: [GatewayView]."""
+    try:
+        return [view for view in views().values() if not view.available]
+    except Exception:  # noqa: BLE001  (a page must render even when the registry cannot be read)
+        log.exception("gateway states unavailable")
+        return []

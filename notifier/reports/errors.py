@@ -14,15 +14,24 @@ class ErrorInfo:
     title: object  # lazy strings: shown in the reader's language
     advice: object
     transient: bool
+    ours: bool = False  # the platform's own settings were wrong: worth sending again once fixed
 
 
-def _e(code, title, advice, transient=False):
-    return ErrorInfo(str(code), title, advice, transient)
+def _e(code, title, advice, transient=False, ours=False):
+    return ErrorInfo(str(code), title, advice, transient, ours)
 
 
 CODES = {e.code: e for e in (
     _e(20003, _l("Authentication failed"), _l("The gateway account or token is wrong; an administrator must fix "
-                                              "the gateway settings.")),
+                                              "the gateway settings."), ours=True),
+    _e(20404, _l("Gateway account or address not found"), _l("The gateway account or its address is wrong; an "
+                                                             "administrator must fix the gateway settings."),
+       ours=True),
+    _e(21212, _l("Invalid sender number"), _l("The sender number in the gateway settings is not valid; an "
+                                              "administrator must fix it."), ours=True),
+    _e(21606, _l("Sender number not usable"), _l("The sender number does not belong to the gateway account or cannot "
+                                                 "send texts; an administrator must fix the gateway settings."),
+       ours=True),
     _e(20429, _l("Too many requests"), _l("The gateway asked us to slow down; sending again later usually works."),
        True),
     _e(21211, _l("Invalid phone number"), _l("The number is not a valid phone number; correct it in the roster.")),
@@ -74,9 +83,9 @@ def explain(code):
 
 
 def is_transient(code, message=None):
-    """Would a new attempt plausibly succeed? True for transient codes and for texts the engine gave up
-    on after retrying transient errors."""
+    """Would a new attempt plausibly succeed? True for transient codes, for our own settings'
+    faults (once they are fixed) and for texts the engine gave up on after retrying transient errors."""
     info = explain(code)
-    if info is not None and info.transient:
+    if info is not None and (info.transient or info.ours):
         return True
     return bool(message) and str(message).startswith(GAVE_UP)

@@ -21,6 +21,9 @@ def register_views(admin):
     register_notices(admin)
     register_replies(admin)
     register_accounts(admin)
+    from notifier.web.gateway_views import register as register_gateways
+
+    register_gateways(admin)
     from notifier.web.report_views import register as register_reports  # issue 6 (H10)
 
     register_reports(admin)
