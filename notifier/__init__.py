@@ -47,8 +47,10 @@ def _init_extensions(app):
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "notifier-limiter")
     limiter.init_app(app)
 
+    from notifier.catalogues import APP_CATALOGUES, catalogue_directory
     from notifier.i18n import select_locale, select_timezone
 
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", catalogue_directory(APP_CATALOGUES, "messages"))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     login_manager.init_app(app)
