@@ -6,7 +6,10 @@ COPY setup.cfg pyproject.toml README.md ./
 COPY notifier ./notifier
 COPY workers ./workers
 COPY config ./config
-RUN pip install --no-cache-dir '.[production]' && useradd --system --home /app notifier
+# The translation catalogues are compiled here: the installed package is read-only to the app.
+RUN pip install --no-cache-dir '.[production]' \
+    && python -c 'from notifier.catalogues import compile_packaged; compile_packaged()' \
+    && useradd --system --home /app notifier
 USER notifier
 EXPOSE 8000
 CMD ["gunicorn", "-c", "config/gunicorn.py", "notifier.wsgi:app"]

@@ -15,12 +15,49 @@ def _env(name, default=None):
     return default if value in (None, "") else value
 
 
-def _int(name, default):
-    return int(_env(name, default))
+class Invalid:
+    """A setting whose value does not parse. It stays in the config until the app factory
+    refuses to start, naming the variable (notifier/settings_check.py), rather than the import
+    failing with a traceback or the value failing later in a worker."""
+
+    def __init__(self, name, value, expected):
+        self.name, self.value, self.expected = name, value, expected
+
+    def __str__(self):
+        return f"{self.name}={self.value!r}: expected {self.expected}"
+
+    __repr__ = __str__
+
+
+def _number(kind, name, default, at_least, at_most):
+    raw = _env(name, default)
+    try:
+        value = kind(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or value < at_least or (at_most is not None and value > at_most):
+        what = "a whole number" if kind is int else "a number"
+        bounds = f" from {at_least} to {at_most}" if at_most is not None else f" of at least {at_least}"
+        return Invalid(name, raw, what + bounds)
+    return value
+
+
+def _int(name, default, at_least=0, at_most=None):
+    return _number(int, name, default, at_least, at_most)
+
+
+def _float(name, default, at_least=0, at_most=None):
+    return _number(float, name, default, at_least, at_most)
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def _bool(name, default):
-    return str(_env(name, default)).strip().lower() in {"1", "true", "yes", "on"}
+    raw = str(_env(name, default)).strip().lower()
+    if raw not in _TRUE | _FALSE:
+        return Invalid(name, raw, "true or false")
+    return raw in _TRUE
 
 
 class Config:
@@ -44,23 +81,23 @@ class Config:
     TWILIO_FROM_NUMBER = _env("TWILIO_FROM_NUMBER")
     TWILIO_MESSAGING_SERVICE_SID = _env("TWILIO_MESSAGING_SERVICE_SID")
     TWILIO_API_BASE_URL = _env("TWILIO_API_BASE_URL", "https://api.twilio.com")
-    SMS_RATE_LIMIT = float(_env("SMS_RATE_LIMIT", "10"))
+    SMS_RATE_LIMIT = _float("SMS_RATE_LIMIT", "10", at_least=0.01)
     SMS_SIGNATURE = _env("SMS_SIGNATURE", "【县人大常委会】")
     # Delivery engine (issue 3). Every countdown stays well below the broker's visibility timeout.
-    SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 6)  # gateway calls per message before `failed`
-    SMS_RETRY_BASE_SECONDS = float(_env("SMS_RETRY_BASE_SECONDS", "2"))  # doubled per attempt, plus jitter
-    SMS_RETRY_MAX_SECONDS = float(_env("SMS_RETRY_MAX_SECONDS", "300"))
+    SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 6, at_least=1)  # gateway calls per message before `failed`
+    SMS_RETRY_BASE_SECONDS = _float("SMS_RETRY_BASE_SECONDS", "2")  # doubled per attempt, plus jitter
+    SMS_RETRY_MAX_SECONDS = _float("SMS_RETRY_MAX_SECONDS", "300")
     SMS_SEND_LEASE_SECONDS = _int("SMS_SEND_LEASE_SECONDS", 120)  # `sending` longer than this: reconcile
-    SMS_RECONCILE_DELAY_SECONDS = float(_env("SMS_RECONCILE_DELAY_SECONDS", "60"))  # after a timed-out call
+    SMS_RECONCILE_DELAY_SECONDS = _float("SMS_RECONCILE_DELAY_SECONDS", "60")  # after a timed-out call
     SMS_REQUEUE_AFTER_SECONDS = _int("SMS_REQUEUE_AFTER_SECONDS", 300)  # `queued` untouched this long: queue again
     SMS_RECEIPT_POLL_AFTER_SECONDS = _int("SMS_RECEIPT_POLL_AFTER_SECONDS", 3600)  # `sent` without receipt: ask
-    SMS_SWEEP_INTERVAL_SECONDS = float(_env("SMS_SWEEP_INTERVAL_SECONDS", "30"))
-    SMS_VALIDITY_PERIOD = _int("SMS_VALIDITY_PERIOD", 14400)  # seconds Twilio may keep trying (1..36000)
-    SMS_RATE_MAX_WAIT = float(_env("SMS_RATE_MAX_WAIT", "5"))  # longer waits re-queue with a countdown
-    SEND_BATCH_SIZE = _int("SEND_BATCH_SIZE", 50)  # messages per send task, sent concurrently
-    TWILIO_HTTP_TIMEOUT = float(_env("TWILIO_HTTP_TIMEOUT", "15"))
+    SMS_SWEEP_INTERVAL_SECONDS = _float("SMS_SWEEP_INTERVAL_SECONDS", "30", at_least=1)
+    SMS_VALIDITY_PERIOD = _int("SMS_VALIDITY_PERIOD", 14400, at_least=1, at_most=36000)  # seconds Twilio may keep trying (1..36000)
+    SMS_RATE_MAX_WAIT = _float("SMS_RATE_MAX_WAIT", "5")  # longer waits re-queue with a countdown
+    SEND_BATCH_SIZE = _int("SEND_BATCH_SIZE", 50, at_least=1)  # messages per send task, sent concurrently
+    TWILIO_HTTP_TIMEOUT = _float("TWILIO_HTTP_TIMEOUT", "15", at_least=0.1)
     GATEWAY_EXCHANGE_RETENTION_DAYS = _int("GATEWAY_EXCHANGE_RETENTION_DAYS", 30)
-    BROKER_VISIBILITY_TIMEOUT = _int("BROKER_VISIBILITY_TIMEOUT", 3600)
+    BROKER_VISIBILITY_TIMEOUT = _int("BROKER_VISIBILITY_TIMEOUT", 3600, at_least=60)
     QUIET_HOURS = _env("QUIET_HOURS", "")
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     DEFAULT_REGION = _env("DEFAULT_REGION", "CN")
@@ -73,14 +110,24 @@ class Config:
 
     # Login: rate-limited, sessions that do not leak to scripts.
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host: their number, so
+    # the client's own address is the one limited and audited. 0: the app faces clients itself.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0, at_most=5)
+    # Sessions (notifier/accounts/sessions.py): ended after this long unused, and this long after
+    # logging in however busy. "Remember me" keeps the session across browser restarts within both.
+    SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 30, at_least=1)
+    SESSION_LIFETIME_HOURS = _int("SESSION_LIFETIME_HOURS", 12, at_least=1)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     # Roster import: refuse files larger than this before parsing them.
-    MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
-    ROSTER_MAX_ROWS = _int("ROSTER_MAX_ROWS", 50000)
+    MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, at_least=1024)
+    # What an .xlsx may unpack to (its parts together): a small zip can hold gigabytes of XML.
+    ROSTER_MAX_UNPACKED_BYTES = _int("ROSTER_MAX_UNPACKED_BYTES", 100 * 1024 * 1024, at_least=1024)
+    ROSTER_MAX_ROWS = _int("ROSTER_MAX_ROWS", 50000, at_least=1)
 
     # flask-smorest / OpenAPI
     API_TITLE = "人大短信平台 API"

@@ -5,6 +5,7 @@ import os
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from notifier.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -24,6 +25,14 @@ def create_app(config=None, **overrides):
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set")
+    from notifier.settings_check import check_settings
+
+    check_settings(app.config)
+    if app.config["TRUSTED_PROXIES"]:
+        # X-Forwarded-* set by that many proxies of ours are believed; anything a client adds before
+        # them is not (the login limit and the audit trail use the address this yields).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -47,8 +56,10 @@ def _init_extensions(app):
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "notifier-limiter")
     limiter.init_app(app)
 
+    from notifier.catalogues import APP_CATALOGUES, catalogue_directory
     from notifier.i18n import select_locale, select_timezone
 
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", catalogue_directory(APP_CATALOGUES, "messages"))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     login_manager.init_app(app)

@@ -5,8 +5,12 @@ from flask.cli import FlaskGroup, with_appcontext
 
 def _create_app():
     from notifier import create_app
+    from notifier.settings_check import SettingsError
 
-    return create_app()
+    try:
+        return create_app()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)

@@ -1,10 +1,12 @@
 import os
+import sys
 
 from celery import Celery, Task
 from kombu import Queue
 
 from notifier import create_app
 from notifier.delivery.dispatch import PERIODIC_QUEUE, QUEUES, SWEEP_TASK, TASK_ROUTES
+from notifier.settings_check import SettingsError
 
 
 def celery_init_app(app):
@@ -52,5 +54,8 @@ def celery_settings(config):
     }
 
 
-flask_app = create_app()
+try:
+    flask_app = create_app()
+except SettingsError as exc:  # a worker or beat with bad settings stops here, saying which
+    sys.exit(f"celery: {exc}")
 celery = celery_init_app(flask_app)

@@ -20,6 +20,7 @@ from notifier.accounts.service import find_user
 from notifier.audit.service import record
 from notifier.extensions import db, limiter
 from notifier.timeutil import utcnow
+from notifier.web.common import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -34,18 +35,11 @@ def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _safe_next(target):
-    # Only local paths: never bounce a fresh login to another site.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("admin.index")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], error_message=_l("Too many login attempts. Please wait a minute and try again."))
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         user = find_user(form.username.data.strip())
@@ -54,7 +48,7 @@ def login():
             user.last_login_at = utcnow()
             record("auth.login", target=user, actor=user)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         record("auth.login_failed", actor=form.username.data.strip()[:64] or "anonymous")
         db.session.commit()
         flash(_("Wrong username or password."), "error")
@@ -80,4 +74,4 @@ def set_language():
         if current_user.is_authenticated:
             current_user.locale = locale
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next") or request.referrer and request.referrer.replace(request.host_url.rstrip("/"), "")))
+    return redirect(safe_next(request.form.get("next") or request.referrer and request.referrer.replace(request.host_url.rstrip("/"), "")))

@@ -1,12 +1,11 @@
 """Server-rendered pages: Flask-Admin 2 (Bootstrap 4) mounted at the site root."""
-import os
-
 from flask import Blueprint
 from flask_admin import Admin
 from flask_admin import babel as admin_babel
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
+from notifier.catalogues import ADMIN_CATALOGUES, catalogue_directory
 from notifier.web.base import HomeView
 
 
@@ -21,7 +20,7 @@ def init_web(app):
         theme=Bootstrap4Theme(base_template="admin/notifier_master.html", swatch="default", fluid=True),
         static_url_path="/_admin",
         # Fills gaps in Flask-Admin's compiled Chinese catalogue and corrects a few (see the .po there).
-        translations_path=os.path.join(os.path.dirname(__file__), "translations"),
+        translations_path=catalogue_directory(ADMIN_CATALOGUES, "admin"),
     )
     _let_our_admin_catalogue_win()
     from notifier.web.views import register_views

@@ -1,13 +1,29 @@
-"""Helpers shared by the admin pages: local-time display and date filters."""
+"""Helpers shared by the admin pages: local-time display, date filters, safe redirects."""
+import re
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, has_app_context
+from flask import Response, current_app, has_app_context, url_for
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model import typefmt
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+
+# Browsers drop tabs and newlines from a URL and read a backslash as a slash, so "/\\evil.example"
+# or "/\t/evil.example" lead to another site: a path with any of them is refused outright.
+_UNSAFE_IN_PATH = re.compile(r"[\\\x00-\x20\x7f]")
+
+
+def safe_next(target, fallback=None):
+    """`target` when it is a path on this site ("/notices/3?x=1"), else `fallback` (the home page)."""
+    if (isinstance(target, str) and target.startswith("/") and not target.startswith("//")
+            and not _UNSAFE_IN_PATH.search(target)):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return fallback or url_for("admin.index")
 
 
 class CountedLabel:

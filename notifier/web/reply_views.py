@@ -20,7 +20,7 @@ from notifier.replies.service import MARKS, conversation, mark, tally, unread_co
 from notifier.replies.settings import get_setting, set_setting
 from notifier.roster.models import Deputy
 from notifier.web.base import ProtectedView
-from notifier.web.common import CountedLabel
+from notifier.web.common import CountedLabel, safe_next
 from notifier.web.notice_views import follow_up, notice_or_404
 
 PAGE = 200
@@ -71,14 +71,15 @@ class RepliesView(ProtectedView):
 
     @expose("/mark", methods=("POST",))
     def mark_view(self):
+        if not current_user.can("compose"):  # viewers read the inbox; handling it is office work
+            abort(403)
         what = request.form.get("what")
         ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and int(i) < 2**31]
         if what not in MARKS:
             abort(400)
         changed = mark(ids, what, _actor())
         flash(_("Texts marked: %(n)s.", n=changed), "success")
-        return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
-                        else url_for(".index"))
+        return redirect(safe_next(request.form.get("next"), url_for(".index")))
 
     @expose("/settings", methods=("POST",))
     def settings(self):

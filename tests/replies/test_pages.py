@@ -31,6 +31,23 @@ def test_pages_need_login_and_roles(ctx, client, login, staff):
     assert client.post("/replies/mark", data={"what": "read", "ids": "1"}).status_code == 400
 
 
+def test_viewers_read_the_inbox_but_cannot_mark_it(ctx, client, login, staff):
+    add_deputies(1)
+    send_notice(staff)
+    reply(phone(0), "1")
+    row_id = db.session.scalar(select(InboundMessage.id))
+    login(staff["viewer"])
+    page = client.get("/replies/").get_data(as_text=True)
+    assert f'data-inbound-id="{row_id}"' in page and 'id="mark-handled"' not in page
+    token = csrf_token(client, "/replies/")
+    for what in ("read", "handled"):
+        response = client.post("/replies/mark", data={"what": what, "ids": [str(row_id)], "csrf_token": token})
+        assert response.status_code == 403
+    db.session.expire_all()
+    row = db.session.get(InboundMessage, row_id)
+    assert row.read_at is None and row.handled_at is None
+
+
 def test_inbox_filters_and_marks(ctx, client, login, staff):
     add_deputies(2)
     notice = send_notice(staff)

@@ -1,0 +1,89 @@
+"""Every setting checked once, when a process starts (web, worker, beat, CLI): one that does not
+parse stops it there with a message naming the variable, instead of failing every tick later."""
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from limits import parse_many
+
+from config import Invalid
+from notifier.notices.schedule import parse_quiet_hours
+
+
+class SettingsError(RuntimeError):
+    """The settings cannot be used; str() lists each variable and what is wrong with it."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__("the platform cannot start, these settings are wrong:\n"
+                         + "\n".join(f"  {p}" for p in problems))
+
+
+def _quiet_hours(value):
+    try:
+        parse_quiet_hours(value)
+    except ValueError:
+        raise ValueError("expected local times from and until, such as 22:00-07:00") from None
+
+
+def _timezone(value):
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected a time zone such as Asia/Shanghai") from None
+
+
+def _region(value):
+    if str(value).upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("expected a two-letter region code such as CN")
+
+
+def _signature(value):
+    # Carriers in China put the sender's name in 【】 at the start or end of every text.
+    inner = str(value)[1:-1]
+    if not (str(value).startswith("【") and str(value).endswith("】")) or not 2 <= len(inner) <= 20 \
+            or any(ch in inner for ch in "【】\n\r"):
+        raise ValueError("expected the office's name in 【】, 2 to 20 characters, e.g. 【某县人大常委会】")
+
+
+def _rate_limit(value):
+    try:
+        if not parse_many(str(value)):
+            raise ValueError(value)
+    except ValueError:
+        raise ValueError('expected limits such as "10 per minute;50 per hour"') from None
+
+
+def _url(value):
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// address")
+
+
+CHECKS = {
+    "QUIET_HOURS": _quiet_hours,
+    "TIMEZONE": _timezone,
+    "DEFAULT_REGION": _region,
+    "SMS_SIGNATURE": _signature,
+    "LOGIN_RATE_LIMIT": _rate_limit,
+    "PUBLIC_BASE_URL": _url,
+    "TWILIO_API_BASE_URL": _url,
+}
+
+
+def check_settings(config):
+    """Raise SettingsError naming every setting that is wrong (all of them, not the first)."""
+    problems = [str(value) for value in config.values() if isinstance(value, Invalid)]
+    for name, check in CHECKS.items():
+        value = config.get(name)
+        if value in (None, "") or isinstance(value, Invalid):
+            continue
+        try:
+            check(value)
+        except ValueError as exc:
+            problems.append(f"{name}={value!r}: {exc}")
+    locale = config.get("DEFAULT_LOCALE")
+    if locale not in config.get("LANGUAGES", {}):
+        problems.append(f"DEFAULT_LOCALE={locale!r}: expected one of {', '.join(config.get('LANGUAGES', {}))}")
+    if problems:
+        raise SettingsError(problems)
