@@ -72,10 +72,10 @@ class Config:
     # and each gateway's own settings below. <NAME>_RATE_LIMIT overrides SMS_RATE_LIMIT per gateway.
     SMS_GATEWAY = _env("SMS_GATEWAY", "twilio")
     SMS_ROUTES = _env("SMS_ROUTES", "")
-    TWILIO_RATE_LIMIT = _env("TWILIO_RATE_LIMIT")
-    GATEWAY_REFUSING_AFTER = _int("GATEWAY_REFUSING_AFTER", 20)  # texts in a row that did not reach it
-    GATEWAY_PROBE_SECONDS = float(_env("GATEWAY_PROBE_SECONDS", "30"))  # how often one not up is asked again
-    GATEWAY_HOLD_SECONDS = float(_env("GATEWAY_HOLD_SECONDS", "30"))  # texts no gateway may carry wait this long
+    TWILIO_RATE_LIMIT = _env("TWILIO_RATE_LIMIT") and _float("TWILIO_RATE_LIMIT", None)
+    GATEWAY_REFUSING_AFTER = _int("GATEWAY_REFUSING_AFTER", 20, at_least=1)  # texts in a row that did not reach it
+    GATEWAY_PROBE_SECONDS = _float("GATEWAY_PROBE_SECONDS", 30, at_least=1)  # how often one not up is asked again
+    GATEWAY_HOLD_SECONDS = _float("GATEWAY_HOLD_SECONDS", 30, at_least=1)  # texts no gateway may carry wait this long
     TWILIO_ACCOUNT_SID = _env("TWILIO_ACCOUNT_SID")
     TWILIO_AUTH_TOKEN = _env("TWILIO_AUTH_TOKEN")
     TWILIO_FROM_NUMBER = _env("TWILIO_FROM_NUMBER")

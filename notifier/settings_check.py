@@ -82,8 +82,24 @@ def check_settings(config):
             check(value)
         except ValueError as exc:
             problems.append(f"{name}={value!r}: {exc}")
+    problems += _gateway_problems(config)
     locale = config.get("DEFAULT_LOCALE")
     if locale not in config.get("LANGUAGES", {}):
         problems.append(f"DEFAULT_LOCALE={locale!r}: expected one of {', '.join(config.get('LANGUAGES', {}))}")
     if problems:
         raise SettingsError(problems)
+
+
+def _gateway_problems(config):
+    from notifier.gateways.registry import parse_gateways, parse_routes
+
+    gateways, routes = config.get("SMS_GATEWAY") or "twilio", config.get("SMS_ROUTES")
+    try:
+        names = parse_gateways(gateways)
+    except ValueError as exc:
+        return [f"SMS_GATEWAY={gateways!r}: {exc}"]
+    try:
+        parse_routes(routes, names)
+    except ValueError as exc:
+        return [f"SMS_ROUTES={routes!r}: {exc}"]
+    return []

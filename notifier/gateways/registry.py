@@ -78,7 +78,7 @@ class Registry:
     def rate(self, name):
         """Segments per second for this gateway: <NAME>_RATE_LIMIT, else SMS_RATE_LIMIT."""
         value = self.config.get(f"{name.upper()}_RATE_LIMIT")
-        return float(self.config["SMS_RATE_LIMIT"] if value in (None, "") else value)
+        return float(self.config["SMS_RATE_LIMIT"] if value in (None, "", False) else value)
 
     def candidates(self, to, order=None):
         """The gateways that may carry a text to `to`, best first. `order` (the admins' order:

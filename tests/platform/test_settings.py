@@ -22,6 +22,8 @@ def _run(command, **bad):
     ("QUIET_HOURS", "22:00-7", "22:00-07:00"),
     ("SMS_RATE_LIMIT", "fast", "a number"),
     ("TIMEZONE", "Beijing", "Asia/Shanghai"),
+    ("SMS_GATEWAY", "cmpp,sms", "unknown gateway 'sms'"),
+    ("SMS_ROUTES", "86=cmpp", "PREFIX=gateway"),
 ])
 def test_the_cli_stops_at_start_naming_the_setting(name, value, hint):
     out = _run([NOTIFIER, "db", "current"], **{name: value})
