@@ -223,7 +223,7 @@ class Session:
         self.stats = dict.fromkeys(
             ("connects", "links_lost", "parts_sent", "accepted", "flow_control", "refused",
              "unknown", "reports", "replies", "delivers", "active_tests_sent",
-             "active_tests_answered", "handler_errors"),
+             "active_tests_answered", "handler_errors", "terminated_by_ismg"),
             0,
         )
         self._rng = rng or random.Random()
@@ -367,6 +367,7 @@ class Session:
                 link.heard = time.monotonic()
                 if isinstance(pdu, codec.Terminate):
                     link.send(codec.TerminateResp(sequence_id=pdu.sequence_id))
+                    self.stats["terminated_by_ismg"] += 1
                     self.last_error = "the ISMG ended the session (TERMINATE)"
                     return
                 if isinstance(pdu, codec.Deliver):
@@ -581,7 +582,7 @@ class Session:
         if self.on_deliver is None:
             return True
         try:
-            if inspect.iscoroutinefunction(self.on_deliver):
+            if _is_async(self.on_deliver):
                 await self.on_deliver(event)
             else:
                 await asyncio.to_thread(self.on_deliver, event)
@@ -597,6 +598,10 @@ class Session:
                 link.send(codec.DeliverResp(sequence_id=sequence_id, msg_id=msg_id, result=0))
             except _NotSent:
                 pass  # its link is gone: the ISMG delivers it again on the next one
+
+
+def _is_async(fn):
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(fn.__call__)
 
 
 async def _until(condition, timeout):

@@ -26,10 +26,10 @@ async def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, control_port=None, announc
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    server = await asyncio.start_server(ismg.serve_client, host, port, backlog=256)
-    port = server.sockets[0].getsockname()[1]
     if control_port is None:
         control_port = port + 1 if port else 0
+    server = await asyncio.start_server(ismg.serve_client, host, port, backlog=256)
+    port = server.sockets[0].getsockname()[1]
     http = make_server(host, control_port, create_app(ismg, port), threaded=True,
                        request_handler=_QuietHandler)
     control_url = f"http://{host}:{http.server_port}"
