@@ -35,6 +35,7 @@ class Outgoing:
     pdu: codec.Deliver
     on_answer: object = None  # called with no arguments when a DELIVER_RESP comes
     attempts: int = 0
+    generation: int = 0  # the reset it belongs to: one from before a reset is forgotten
 
 
 class Connection:
@@ -68,6 +69,7 @@ class Ismg:
         self._seq = itertools.count(self.rng.randrange(1 << 20))
         self._bucket = [0.0, time.monotonic()]
         self._tasks = set()
+        self.generation = 0
         self.loop = None
 
     # -- control (called on the loop) ------------------------------------------------------
@@ -79,6 +81,10 @@ class Ismg:
 
     def reset(self):
         """Forget texts, replies and counters (and undelivered DELIVERs); settings stay."""
+        self.generation += 1
+        for conn in self.connections.values():
+            conn.awaiting.clear()
+            conn.room.set()
         self.texts.clear()
         self.mos.clear()
         self._open_texts.clear()
@@ -205,7 +211,7 @@ class Ismg:
             task.cancel()
         # What it never answered goes out again on the next connection, as a real ISMG does.
         for outgoing in conn.awaiting.values():
-            self.outbox.put_nowait(outgoing)
+            self._queue(outgoing)
         conn.awaiting.clear()
         conn.writer.close()
 
@@ -390,10 +396,14 @@ class Ismg:
         copies = 2 if self.rng.random() < config.duplicate_report_rate else 1
         delay = self._delay(config.report_after_ms)
         for copy in range(copies):
-            self.loop.call_later(delay + copy * 0.05, self._queue, Outgoing(deliver, answered), "reports")
+            outgoing = Outgoing(deliver, answered, generation=self.generation)
+            self.loop.call_later(delay + copy * 0.05, self._queue, outgoing, "reports")
 
-    def _queue(self, outgoing, kind):
-        self.stats[f"{kind}_queued"] += 1
+    def _queue(self, outgoing, kind=None):
+        if outgoing.generation != self.generation:
+            return  # from before a reset
+        if kind:
+            self.stats[f"{kind}_queued"] += 1
         self.outbox.put_nowait(outgoing)
 
     async def _pump(self, conn):
@@ -413,6 +423,8 @@ class Ismg:
             if conn.closed:
                 self.outbox.put_nowait(outgoing)
                 return
+            if outgoing.generation != self.generation:
+                continue
             sequence_id = self._next_seq()
             pdu = dataclasses.replace(outgoing.pdu, sequence_id=sequence_id)
             outgoing.attempts += 1
@@ -432,7 +444,7 @@ class Ismg:
             self.stats["delivers_given_up"] += 1
             return
         self.stats["delivers_resent"] += 1
-        self.outbox.put_nowait(outgoing)
+        self._queue(outgoing)
 
     async def _keep_alive(self, conn):
         while True:
@@ -470,7 +482,7 @@ class Ismg:
                 msg_content=part.content,
             )
             for _ in range(2 if duplicate else 1):
-                self._queue(Outgoing(deliver, answered), "mos")
+                self._queue(Outgoing(deliver, answered, generation=self.generation), "mos")
         self.mos.append(record)
         return record
 
