@@ -254,19 +254,31 @@ def test_a_peer_that_stops_answering_is_found_dead_and_the_link_made_again(sim):
     assert sim.stats()["connections"] >= 2
 
 
-def test_active_tests_go_both_ways_when_the_link_is_idle(sim):
+def test_active_tests_from_the_ismg_are_answered(sim):
     sim.configure(active_test_interval=0.2)
+
+    async def body():
+        async with Session(sim.settings(idle_interval=60)) as session:
+            await session.wait_ready(10)
+            await until(lambda: session.stats["active_tests_answered"] >= 2, what="the ISMG's tests")
+            return dict(session.stats)
+
+    stats = run(body())
+    assert stats["active_tests_sent"] == 0  # the ISMG's tests keep the link from going quiet
+    assert sim.stats()["active_test_resps"] >= 2
+
+
+def test_an_idle_session_sends_active_tests(sim):
+    sim.configure(active_test_interval=0)
 
     async def body():
         async with Session(sim.settings(idle_interval=0.2, active_test_timeout=5)) as session:
             await session.wait_ready(10)
-            await until(lambda: session.stats["active_tests_answered"] >= 2, what="the ISMG's tests")
             await until(lambda: sim.stats().get("active_tests_received", 0) >= 2, what="our tests")
             return dict(session.stats)
 
     stats = run(body())
     assert stats["active_tests_sent"] >= 2 and stats["links_lost"] == 0
-    assert sim.stats()["active_test_resps"] >= 2
 
 
 def test_close_terminates_the_session(sim):
