@@ -75,8 +75,19 @@ from .config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_HOST, DEFAU
     "--seed", default=None, type=int, help="Random seed, for repeatable failure injection."
 )
 @click.option("--quiet", is_flag=True, help="No access log line per request.")
-def simulator(host, port, quiet, **options):
+@click.option(
+    "--cmpp", is_flag=True, help="Run the CMPP 2.0 ISMG simulator instead (port 7890 by default)."
+)
+def simulator(host, port, quiet, cmpp, **options):
     """Run the local Twilio-compatible SMS gateway (Messages API, status callbacks, fault injection)."""
+    if cmpp:
+        from .cmpp.cli import DEFAULT_PORT as CMPP_PORT
+        from .cmpp.cli import cmpp_simulator
+
+        ctx = click.get_current_context()
+        if ctx.get_parameter_source("port") == click.core.ParameterSource.DEFAULT:
+            port = CMPP_PORT
+        return ctx.invoke(cmpp_simulator, host=host, port=port, quiet=quiet)
     from .server import SimulatorServer
 
     logging.basicConfig(

@@ -1,0 +1,1 @@
+"""SMS gateways behind one interface: one folder per gateway (twilio, cmpp, aliyun)."""
