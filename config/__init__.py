@@ -73,6 +73,15 @@ class Config:
     SMS_GATEWAY = _env("SMS_GATEWAY", "twilio")
     SMS_ROUTES = _env("SMS_ROUTES", "")
     TWILIO_RATE_LIMIT = _env("TWILIO_RATE_LIMIT") and _float("TWILIO_RATE_LIMIT", None)
+    # CMPP 2.0 (China Mobile's ISMG or a 云MAS account), held by the `notifier cmpp` process.
+    CMPP_HOST = _env("CMPP_HOST")
+    CMPP_PORT = _int("CMPP_PORT", 7890, at_least=1, at_most=65535)
+    CMPP_SP_ID = _env("CMPP_SP_ID")  # Source_Addr: the 6-digit enterprise code
+    CMPP_SHARED_SECRET = _env("CMPP_SHARED_SECRET")
+    CMPP_SERVICE_ID = _env("CMPP_SERVICE_ID", "")
+    CMPP_SRC_ID = _env("CMPP_SRC_ID")  # the SP access number, e.g. 1065xxxx; a notice's extension follows it
+    CMPP_WINDOW = _int("CMPP_WINDOW", 16, at_least=1, at_most=256)  # unanswered submits in flight
+    CMPP_RATE_LIMIT = _env("CMPP_RATE_LIMIT") and _float("CMPP_RATE_LIMIT", None)
     GATEWAY_REFUSING_AFTER = _int("GATEWAY_REFUSING_AFTER", 20, at_least=1)  # texts in a row that did not reach it
     GATEWAY_PROBE_SECONDS = _float("GATEWAY_PROBE_SECONDS", 30, at_least=1)  # how often one not up is asked again
     GATEWAY_HOLD_SECONDS = _float("GATEWAY_HOLD_SECONDS", 30, at_least=1)  # texts no gateway may carry wait this long

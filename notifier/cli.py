@@ -66,6 +66,9 @@ def register_commands(app):
     from notifier.simulator.cli import simulator
 
     app.cli.add_command(simulator)
+    from notifier.gateways.cli import cmpp_command
+
+    app.cli.add_command(cmpp_command)
 
 
 @click.command("demo")

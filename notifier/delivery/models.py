@@ -97,3 +97,24 @@ class GatewayExchange(db.Model):
     response_body = db.Column(db.Text)
     duration_ms = db.Column(db.Integer)
     error = db.Column(db.String(500))
+
+
+class MessagePart(db.Model):
+    """One part of a long text as a gateway that reports per part counts it (CMPP: one Msg_Id and
+    one status report per part). A text is delivered when every part's report says so.
+
+    A report can come before the answer that names its part is recorded: the row is then written
+    with the report alone and joins its message when the answer is."""
+
+    __tablename__ = "message_parts"
+    id = db.Column(db.Integer, primary_key=True)
+    gateway = db.Column(db.String(16), nullable=False)
+    gateway_id = db.Column(db.String(64), nullable=False)
+    message_id = db.Column(db.ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    number = db.Column(db.Integer)  # 1-based; NULL until the answer is recorded
+    total = db.Column(db.Integer)
+    stat = db.Column(db.String(16))  # the carrier's report (DELIVRD, UNDELIV, ...); first one counts
+    reported_at = db.Column(UTCDateTime)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (db.UniqueConstraint("gateway", "gateway_id", name="uq_message_parts_gateway_gateway_id"),)

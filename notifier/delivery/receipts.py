@@ -19,11 +19,12 @@ TWILIO_STATUS = {
 
 
 def apply_gateway_status(message, gateway_id, gateway_status, error_code=None, error_message=None,
-                         source="callback", raw=None):
+                         source="callback", raw=None, status=None):
     """Move `message` (a locked row) forward to what the gateway says; always records an event.
+    `status` is ours when the gateway's own word is not Twilio's (a CMPP Stat code).
     Returns True when the status moved."""
     now = utcnow()
-    new = TWILIO_STATUS.get((gateway_status or "").lower())
+    new = status or TWILIO_STATUS.get((gateway_status or "").lower())
     detail = f"{gateway_status}" + (f" {error_code}" if error_code else "")
     if gateway_id and message.gateway_id and gateway_id != message.gateway_id:
         # Not the text we know of: record it (a duplicate would be a defect), change nothing.

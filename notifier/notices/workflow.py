@@ -34,6 +34,9 @@ EDITABLE = (DRAFT, REJECTED)
 FIELDS = ("title", "body", "category", "source", "audience", "reply", "reply_deadline", "scheduled_at", "urgent")
 CODE_RANGE = range(10, 1000)  # two digits first: short to type on a phone keypad
 CODE_OPEN_DAYS = 30  # a code without a deadline stays reserved this long
+# ... and one with a deadline this long after it: the code is also the CMPP extension deputies
+# reply to, so a late reply to an old notice must not land on a new one that took its number.
+CODE_HOLD_DAYS = 30
 
 
 class WorkflowError(Exception):
@@ -271,8 +274,9 @@ def open_code_condition(now=None):
     return and_(
         Notice.reply_code.is_not(None),
         Notice.status.not_in((CANCELLED, REJECTED, DRAFT)),
-        or_(Notice.reply_deadline > now,
-            and_(Notice.reply_deadline.is_(None), Notice.created_at > now - timedelta(days=CODE_OPEN_DAYS))),
+        or_(Notice.reply_deadline > now - timedelta(days=CODE_HOLD_DAYS),
+            and_(Notice.reply_deadline.is_(None),
+                 Notice.created_at > now - timedelta(days=CODE_OPEN_DAYS + CODE_HOLD_DAYS))),
     )
 
 

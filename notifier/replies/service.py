@@ -45,9 +45,10 @@ def _clean(value, limit):
 
 # --- inbound -------------------------------------------------------------------------------------
 
-def receive(fields, now=None):
+def receive(fields, now=None, code=None):
     """Store one inbound text (Twilio's webhook form) and act on it. Returns (row, created): a
-    replayed gateway id returns the stored row and changes nothing."""
+    replayed gateway id returns the stored row and changes nothing. `code` is the reply code the
+    gateway saw the text sent to (a CMPP extension), which threads it before anything else."""
     gateway_id = _clean(fields.get("MessageSid") or fields.get("SmsSid") or "", 64).strip()
     if not gateway_id:
         raise InboundInvalid("MessageSid is missing")
@@ -59,7 +60,7 @@ def receive(fields, now=None):
     from_number = _clean(fields.get("From"), 32).strip()
     deputy = match_deputy(from_number)
     kind = classify(body)
-    notice, code, late = thread(deputy, body, now)
+    notice, code, late = thread(deputy, body, now, code=code)
     row = InboundMessage(gateway_id=gateway_id, from_number=from_number, to_number=_clean(fields.get("To"), 32),
                          body=body, received_at=now, deputy_id=deputy.id if deputy else None,
                          notice_id=notice.id if notice else None, kind=kind, code=code, late=late)

@@ -2,6 +2,8 @@
 number, the notices sent to that number, and a code in the text are used).
 
 A reply threads to:
+0. the notice whose reply code the gateway saw it addressed to (CMPP: the extension of the number
+   it was written to), preferring one sent to this deputy;
 1. the notice whose reply code the text names ("#27"), preferring one sent to this deputy;
 2. else the most recent notice sent to the deputy that asked for a reply and is still open
    (before its deadline, or within REPLY_OPEN_DAYS of sending when it has none);
@@ -90,11 +92,15 @@ def latest_open(deputy, now):
     return notice, notice is not None
 
 
-def thread(deputy, text, now=None):
-    """(notice or None, code written in the text or None, late: bool)."""
+def thread(deputy, text, now=None, code=None):
+    """(notice or None, code or None, late: bool). `code` is the one the gateway saw the reply
+    addressed to (a CMPP extension: the deputy wrote to that notice's number); it wins over a
+    code written in the text, which wins over the latest open notice."""
     now = now or utcnow()
-    code = find_code(text)
     notice = by_code(code, deputy)
+    if notice is None:
+        code = find_code(text)
+        notice = by_code(code, deputy)
     if notice is None:
         notice, _late = latest_open(deputy, now)
     notice = original(notice)
