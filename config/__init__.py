@@ -93,7 +93,16 @@ class Config:
     SMS_RATE_LIMIT = _float("SMS_RATE_LIMIT", "10", at_least=0.01)
     SMS_SIGNATURE = _env("SMS_SIGNATURE", "【县人大常委会】")
     # Delivery engine (issue 3). Every countdown stays well below the broker's visibility timeout.
-    SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 6, at_least=1)  # gateway calls per message before `failed`
+    # A text that fails transiently is given up (`failed`) this long after its first try (database
+    # clock); "slow down" answers never fail a text. SMS_MAX_ATTEMPTS is only a safety net under a
+    # gateway that fails at once, every time.
+    SMS_GIVE_UP_AFTER_HOURS = _float("SMS_GIVE_UP_AFTER_HOURS", "4", at_least=0.01)
+    SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 100, at_least=1)  # gateway calls per message before `failed`
+    # The limiter learns the gateway's pace (AIMD): a "slow down" multiplies the rate by
+    # SMS_RATE_BACKOFF; accepted texts raise it back to where it was cut in about
+    # SMS_RATE_RECOVERY_SECONDS of sending, never above the configured rate.
+    SMS_RATE_BACKOFF = _float("SMS_RATE_BACKOFF", "0.7", at_least=0.05, at_most=0.95)
+    SMS_RATE_RECOVERY_SECONDS = _float("SMS_RATE_RECOVERY_SECONDS", "10", at_least=0.1)
     SMS_RETRY_BASE_SECONDS = _float("SMS_RETRY_BASE_SECONDS", "2")  # doubled per attempt, plus jitter
     SMS_RETRY_MAX_SECONDS = _float("SMS_RETRY_MAX_SECONDS", "300")
     SMS_SEND_LEASE_SECONDS = _int("SMS_SEND_LEASE_SECONDS", 120)  # `sending` longer than this: reconcile

@@ -51,7 +51,10 @@ class Message(db.Model):
     error_code = db.Column(db.String(16))
     error_message = db.Column(db.String(500))
     attempts = db.Column(db.Integer, nullable=False, default=0)
-    claimed_at = db.Column(UTCDateTime)
+    claimed_at = db.Column(UTCDateTime)  # the database's clock; also the fence of the claim's writes
+    # The first try (the database's clock): a text failing transiently is given up
+    # SMS_GIVE_UP_AFTER_HOURS after it. Cleared when quiet hours hold the text.
+    first_attempt_at = db.Column(UTCDateTime)
     queued_at = db.Column(UTCDateTime)  # last time a send task was queued for it
     sent_at = db.Column(UTCDateTime)
     delivered_at = db.Column(UTCDateTime)

@@ -9,21 +9,58 @@ time `tat`; a reservation of n segments is scheduled at `start = max(tat, now)` 
 segments plus those of the one message on its boundary. Time is Redis server time (`TIME`), so the
 clocks of worker machines do not matter; callers only receive a relative wait.
 
-Keys (both share the `{sender}` hash tag, so the script also works on Redis Cluster):
+The gateway has the last word on the pace (AIMD, as TCP does with a congested link): `rate` is the
+configured ceiling, and the rate actually used is an *effective* rate per sender, kept in Redis
+beside the schedule so that every worker obeys the same one:
+  - a "slow down" answer (HTTP 429 and the like) cuts it: `throttled()` multiplies it by
+    `backoff`, at most once per `cut_interval` (the 429s of requests already in flight, sent at
+    the old pace, are the same news and count once). The cut also voids the schedule: slots
+    handed out at the old pace are void, and their holders (who see a new `generation`) take
+    fresh ones rather than fire in a burst the gateway has just refused;
+  - accepted segments raise it again, additively: `succeeded(n)` adds
+    (1 - backoff) * peak / recovery * n / rate, i.e. while sending at full pace it climbs back to
+    the rate it was cut from (`peak`) in about `recovery` seconds, and never above the ceiling.
+So against a gateway capped below the configured rate it settles in a sawtooth just under the
+cap, and against one that stops refusing it returns to the configured rate.
+
+Keys (all share the `{sender}` hash tag, so the scripts also work on Redis Cluster):
     <prefix>:{<sender>}:tat    the next free slot (µs since the epoch); expires when it passes
     <prefix>:{<sender>}:sent   hash: 0.1 s bucket of the scheduled send time -> segments;
                                expires `retention` seconds after the last scheduled send
+    <prefix>:{<sender>}:aimd   hash: rate (effective), peak, cut (µs of the last cut), gen (cuts
+                               so far); only after a throttle; expires `memory` seconds after the
+                               last change
 An idle sender therefore leaves nothing behind.
 """
 import math
+import time
+from collections import namedtuple
 
-# KEYS: tat, sent. ARGV: interval µs per segment (0 = unlimited), segments, max wait µs,
+from notifier.gateways.base import ACCEPTED, PACED, THROTTLED
+
+# The effective rate, shared by the scripts below: the configured ceiling (0 = unlimited) lowered
+# by what the gateway taught us (the `aimd` hash), and the generation of the schedule.
+_EFFECTIVE = """
+local function effective(key, ceiling)
+  local st = redis.call('HMGET', key, 'rate', 'gen', 'peak', 'cut')
+  local rate, gen = ceiling, tonumber(st[2]) or 0
+  local learned = tonumber(st[1])
+  if learned then
+    if ceiling > 0 then rate = math.min(ceiling, learned) else rate = learned end
+  end
+  return rate, gen, tonumber(st[3]), tonumber(st[4]), learned
+end
+"""
+
+# KEYS: tat, sent, aimd. ARGV: ceiling segments/s (0 = unlimited), segments, max wait µs,
 # bucket µs, retention µs, trim threshold (fields).
-# Returns {1, wait µs} when reserved, {0, wait µs it would have been} when refused.
-_RESERVE = """
+# Returns {1, wait µs, generation} when reserved, {0, wait µs it would have been, generation}.
+_RESERVE = _EFFECTIVE + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
+local rate, gen = effective(KEYS[3], tonumber(ARGV[1]))
+local interval = 0
+if rate > 0 then interval = 1000000 / rate end
 local n = tonumber(ARGV[2])
 local bucket_us = tonumber(ARGV[4])
 local retention = tonumber(ARGV[5])
@@ -35,7 +72,7 @@ if interval > 0 then
     if tat > now then start = tat end
   end
   if start - now > tonumber(ARGV[3]) then
-    return {0, math.ceil(start - now)}
+    return {0, math.ceil(start - now), gen}
   end
   local new_tat = start + n * interval
   redis.call('SET', KEYS[1], string.format('%.3f', new_tat),
@@ -52,7 +89,57 @@ if redis.call('HLEN', KEYS[2]) > tonumber(ARGV[6]) then
     if tonumber(field) < oldest then redis.call('HDEL', KEYS[2], field) end
   end
 end
-return {1, math.ceil(start - now)}
+return {1, math.ceil(start - now), gen}
+"""
+
+# KEYS: aimd, tat, sent. ARGV: ceiling, backoff, cut interval µs, floor, memory ms, bucket µs.
+# Returns {1 if it cut now else 0, effective rate as a string, generation}.
+_THROTTLED = _EFFECTIVE + """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local ceiling = tonumber(ARGV[1])
+local rate, gen, peak, cut = effective(KEYS[1], ceiling)
+if cut and now - cut < tonumber(ARGV[3]) then
+  return {0, string.format('%.6f', rate), gen}
+end
+if rate <= 0 then
+  -- Unlimited so far: start from the pace of the last second, as scheduled.
+  local bucket_us = tonumber(ARGV[6])
+  local last = math.floor(now / bucket_us)
+  local total = 0
+  for b = last - 9, last do
+    total = total + (tonumber(redis.call('HGET', KEYS[3], string.format('%d', b))) or 0)
+  end
+  rate = math.max(total / (10 * bucket_us / 1000000), tonumber(ARGV[4]))
+end
+local new = math.max(tonumber(ARGV[4]), rate * tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'rate', string.format('%.6f', new), 'peak', string.format('%.6f', rate),
+           'cut', string.format('%d', now), 'gen', gen + 1)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
+-- The slots handed out at the old pace are void; their holders see the new generation.
+redis.call('DEL', KEYS[2])
+return {1, string.format('%.6f', new), gen + 1}
+"""
+
+# KEYS: aimd. ARGV: ceiling, segments accepted, backoff, recovery seconds, memory ms.
+# Returns the effective rate as a string.
+_SUCCEEDED = _EFFECTIVE + """
+local ceiling = tonumber(ARGV[1])
+local rate, gen, peak, cut, learned = effective(KEYS[1], ceiling)
+if not learned then return string.format('%.6f', rate) end
+peak = peak or rate
+local step = (1 - tonumber(ARGV[3])) * peak / tonumber(ARGV[4])
+local new = rate + step * tonumber(ARGV[2]) / math.max(rate, 0.001)
+if ceiling > 0 then new = math.min(new, ceiling) end
+redis.call('HSET', KEYS[1], 'rate', string.format('%.6f', new))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
+return string.format('%.6f', new)
+"""
+
+# KEYS: aimd. ARGV: ceiling. Returns {effective rate as a string, generation}.
+_STATE = _EFFECTIVE + """
+local rate, gen = effective(KEYS[1], tonumber(ARGV[1]))
+return {string.format('%.6f', rate), gen}
 """
 
 # KEYS: sent. ARGV: window µs, bucket µs. Sums the buckets that lie wholly in the past window.
@@ -82,13 +169,19 @@ return math.max(0, math.ceil(tonumber(stored) - now))
 
 _US = 1_000_000
 
+Slot = namedtuple("Slot", "wait generation")  # seconds to wait; the schedule it belongs to
+
 
 class SegmentRateLimiter:
     """reserve() before each gateway call; sleep the returned wait, or re-queue on None.
 
-    `rate` is segments per second per sender, shared by every process using the same Redis and
-    prefix; `rate <= 0` means unlimited. Assigning `limiter.rate` (or building a new limiter with
-    another rate) applies from the next reservation; slots already handed out stay as they were.
+    `rate` is the configured ceiling, segments per second per sender, shared by every process
+    using the same Redis and prefix; `rate <= 0` means unlimited (until a gateway says otherwise).
+    Assigning `limiter.rate` (or building a new limiter with another rate) applies from the next
+    reservation; slots already handed out stay as they were.
+
+    Tell it what the gateway answered: `throttled(sender)` on a "slow down", `succeeded(sender, n)`
+    for accepted segments (see the module's docstring for the rule).
     """
 
     def __init__(
@@ -99,6 +192,11 @@ class SegmentRateLimiter:
         *,
         retention: float = 60.0,
         bucket: float = 0.1,
+        backoff: float = 0.7,
+        recovery: float = 10.0,
+        cut_interval: float = 1.0,
+        floor: float = 0.1,
+        memory: float = 3600.0,
     ):
         self.redis = redis_client
         self.rate = rate
@@ -106,7 +204,17 @@ class SegmentRateLimiter:
         # How long measured_rate() can look back; also how long the `sent` hash outlives activity.
         self.retention = float(retention)
         self.bucket = float(bucket)
+        if not 0 < float(backoff) < 1:
+            raise ValueError("backoff must be between 0 and 1")
+        if float(recovery) <= 0 or float(floor) <= 0:
+            raise ValueError("recovery and floor must be positive")
+        self.backoff, self.recovery = float(backoff), float(recovery)
+        self.cut_interval, self.floor, self.memory = float(cut_interval), float(floor), float(memory)
+        self._generations = {}  # sender -> (read at, generation): a per-process glance, see generation()
         self._reserve = redis_client.register_script(_RESERVE)
+        self._throttled = redis_client.register_script(_THROTTLED)
+        self._succeeded = redis_client.register_script(_SUCCEEDED)
+        self._state = redis_client.register_script(_STATE)
         self._measure = redis_client.register_script(_MEASURE)
         self._next_free = redis_client.register_script(_NEXT_FREE)
 
@@ -122,10 +230,18 @@ class SegmentRateLimiter:
         self._rate = max(value, 0.0)
 
     def keys(self, sender: str) -> tuple[str, str]:
+        """The schedule's keys: (tat, sent)."""
+        return self._keys(sender)[:2]
+
+    def state_key(self, sender: str) -> str:
+        """The key of what the gateway taught the limiter (the `aimd` hash)."""
+        return self._keys(sender)[2]
+
+    def _keys(self, sender):
         if not sender:
             raise ValueError("sender is required")
         base = f"{self.key_prefix}:{{{sender}}}"
-        return f"{base}:tat", f"{base}:sent"
+        return f"{base}:tat", f"{base}:sent", f"{base}:aimd"
 
     def reserve(self, sender: str, segments: int = 1, max_wait: float = 5.0) -> float | None:
         """Reserve `segments` slots; return the seconds to wait before sending (0.0 = now).
@@ -134,21 +250,64 @@ class SegmentRateLimiter:
         the task with a countdown (see next_free_in) rather than hold a worker thread.
         A gateway request costs at least one slot, so segments < 1 counts as 1.
         """
+        slot = self.reserve_slot(sender, segments, max_wait)
+        return None if slot is None else slot.wait
+
+    def reserve_slot(self, sender: str, segments: int = 1, max_wait: float = 5.0) -> Slot | None:
+        """As reserve(), with the generation of the schedule the slot belongs to: when
+        generation(sender) has moved past it, the slot is void (the pace was cut meanwhile)."""
         segments = max(int(segments), 1)
-        interval_us = _US / self._rate if self._rate > 0 else 0
         bucket_us = self.bucket * _US
         retention_us = self.retention * _US
         max_wait_us = max(float(max_wait), 0.0) * _US
         # Trim the bucket hash once it holds twice what retention plus the horizon needs.
         trim_at = 2 * math.ceil((self.retention + max(float(max_wait), 0.0)) / self.bucket) + 16
-        accepted, wait_us = self._reserve(
-            keys=self.keys(sender),
-            args=[repr(interval_us), segments, repr(max_wait_us), repr(bucket_us),
-                  repr(retention_us), trim_at],
+        accepted, wait_us, generation = self._reserve(
+            keys=self._keys(sender),
+            args=[repr(self._rate), segments, repr(max_wait_us), repr(bucket_us), repr(retention_us), trim_at],
         )
+        self._generations[sender] = (time.monotonic(), int(generation))
         if not accepted:
             return None
-        return int(wait_us) / _US
+        return Slot(int(wait_us) / _US, int(generation))
+
+    def throttled(self, sender: str) -> float:
+        """The gateway said "slow down": cut the effective rate (once per cut_interval) and void
+        the slots handed out at the old pace. Returns the effective rate now."""
+        tat, sent, aimd = self._keys(sender)
+        _, rate, generation = self._throttled(
+            keys=[aimd, tat, sent],
+            args=[repr(self._rate), repr(self.backoff), repr(self.cut_interval * _US), repr(self.floor),
+                  int(self.memory * 1000), repr(self.bucket * _US)],
+        )
+        self._generations[sender] = (time.monotonic(), int(generation))
+        return float(rate)
+
+    def succeeded(self, sender: str, segments: int) -> float:
+        """The gateway accepted `segments`: raise the effective rate a little (see the module's
+        docstring). Returns the effective rate now."""
+        if segments <= 0:
+            return self.effective_rate(sender)
+        return float(self._succeeded(
+            keys=[self.state_key(sender)],
+            args=[repr(self._rate), int(segments), repr(self.backoff), repr(self.recovery), int(self.memory * 1000)],
+        ))
+
+    def effective_rate(self, sender: str) -> float:
+        """Segments per second this sender is paced at now (0.0 = unlimited)."""
+        rate, _ = self._state(keys=[self.state_key(sender)], args=[repr(self._rate)])
+        return float(rate)
+
+    def generation(self, sender: str, max_age: float = 0.1) -> int:
+        """The schedule's generation (how many cuts so far), read from Redis at most every
+        `max_age` seconds per process: a send about to fire asks this, and a Redis round trip
+        per text would cost more than the few texts a tenth of a second lets through."""
+        seen = self._generations.get(sender)
+        if seen is not None and time.monotonic() - seen[0] < max_age:
+            return seen[1]
+        _, generation = self._state(keys=[self.state_key(sender)], args=[repr(self._rate)])
+        self._generations[sender] = (time.monotonic(), int(generation))
+        return int(generation)
 
     def measured_rate(self, sender: str, window: float = 10.0) -> float:
         """Segments per second scheduled to be sent during the last `window` seconds.
@@ -166,3 +325,58 @@ class SegmentRateLimiter:
     def next_free_in(self, sender: str) -> float:
         """Seconds until the sender's next free slot (0.0 when it could send now)."""
         return int(self._next_free(keys=[self.keys(sender)[0]])) / _US
+
+
+class Pacer:
+    """One batch's texts, kept in step with the limiter while they wait for their slots.
+
+    Hand it to the gateway's send_many as `repace` (called when a text wakes for its slot) and
+    `on_result` (called as each answer arrives), then call `settle()`:
+      - a text whose slot is void (the pace was cut since it was reserved) or that woke late (a
+        stalled process) takes a fresh slot; if that is further off than `max_wait`, it goes back
+        to the queue unsent;
+      - the first "slow down" answer cuts the pace for everyone at once, not at the end of the
+        batch; accepted segments are counted and reported once, by settle().
+    One Pacer serves one batch on one event loop; it is not shared between threads.
+    """
+
+    def __init__(self, limiter, sender, max_wait, late_tolerance=0.1):
+        self.limiter, self.sender, self.max_wait = limiter, sender, float(max_wait)
+        self.late_tolerance = late_tolerance
+        self._slots = {}  # message id -> (due, generation, segments); due in time.monotonic()
+        self.accepted_segments = self.throttles = self.repaced = self.returned = 0
+
+    def reserve(self, message_id, segments):
+        """A slot for one text: the seconds to wait, or None when it is further off than max_wait."""
+        slot = self.limiter.reserve_slot(self.sender, segments, max_wait=self.max_wait)
+        if slot is None:
+            return None
+        self._slots[message_id] = (time.monotonic() + slot.wait, slot.generation, segments)
+        return slot.wait
+
+    def delay(self, message_id):
+        """Seconds from now to the text's slot."""
+        return max(0.0, self._slots[message_id][0] - time.monotonic())
+
+    def __call__(self, item):
+        """repace: seconds more to wait before sending `item` (0.0: now), or None: not now."""
+        due, generation, segments = self._slots[item.message_id]
+        now = time.monotonic()
+        if now - due <= self.late_tolerance and generation >= self.limiter.generation(self.sender):
+            return 0.0
+        self.repaced += 1
+        wait = self.reserve(item.message_id, segments)
+        if wait is None:
+            self.returned += 1
+        return wait
+
+    def on_result(self, item, result):
+        if result.outcome == THROTTLED and result.error_code != PACED:
+            self.throttles += 1
+            self.limiter.throttled(self.sender)
+        elif result.outcome == ACCEPTED:
+            self.accepted_segments += self._slots[item.message_id][2]
+
+    def settle(self):
+        """Report the accepted segments (raises the pace); returns the effective rate."""
+        return self.limiter.succeeded(self.sender, self.accepted_segments)

@@ -1,8 +1,9 @@
 """Finding what the broker lost and what the gateway knows.
 
 - `reconcile(message_id)`: a message left in `sending` (its call timed out, or its worker died) is
-  looked up at the gateway (Messages list by To and DateSent, matched on body and creation time):
-  adopted when the gateway has it, queued again when it does not. Nothing is resent before that.
+  looked up at the gateway (Messages list by To, every page, matched on body and on the time of
+  its claim): adopted when the gateway has it, queued again when it does not. Nothing is resent
+  before that, and nothing is written onto a claim other than the one settled.
 - `sweep()`: the periodic job. Queues again messages `queued` but not moving (a flushed or
   restarted Redis), reconciles `sending` rows past their lease, polls receipts of `sent` rows
   left without one, and purges old gateway exchanges.
@@ -11,13 +12,14 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from notifier.delivery import dispatch
+from notifier.delivery.clock import db_now
 from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, GatewayExchange, Message
 from notifier.delivery.outbox import record_event, record_events
 from notifier.delivery.receipts import apply_gateway_status
-from notifier.delivery.sending import get_gateway
+from notifier.delivery.sending import get_gateway, give_up_reason
 from notifier.extensions import db
 from notifier.gateways.base import CONNECTOR, RemoteMessage
 from notifier.gateways.health import get_registry, probe_due, views
@@ -28,13 +30,23 @@ SWEEP_LIMIT = 5000
 
 
 def reconcile(message_id, gateway=None, source="reconcile"):
-    """Settle a message in `sending`. Returns "adopted", "requeued", "failed" or "nothing"."""
+    """Settle a message in `sending`. Returns "adopted", "requeued", "failed" or "nothing".
+
+    Only a claim that is over is settled: its call ended without an answer (error_code set after
+    the call), or its lease ran out (by the database's clock). A claim whose call may still be in
+    flight is left alone: asking the gateway now could miss the text and send it twice. Every
+    write is fenced by the claim it settles."""
+    config = current_app.config
+    lease = timedelta(seconds=float(config["SMS_SEND_LEASE_SECONDS"]))
     message = db.session.get(Message, message_id)
-    if message is None or message.status != SENDING:
+    if message is None or message.status != SENDING or message.claimed_at is None:
         db.session.rollback()
         return "nothing"
+    if message.error_code is None and message.claimed_at > db_now() - lease:
+        db.session.rollback()
+        return "nothing"  # the call may still be under way; its own answer (or the lease) comes back here
     gateway = gateway or get_gateway(message.gateway)
-    to, body, since, claimed_at = message.to, message.body, message.created_at, message.claimed_at
+    to, body, claimed_at = message.to, message.body, message.claimed_at
     known_id = message.gateway_id
     db.session.commit()
     db.session.close()  # no session held while asking the gateway
@@ -44,46 +56,58 @@ def reconcile(message_id, gateway=None, source="reconcile"):
     else:
         # None: this gateway cannot be asked (a CMPP session whose answer was lost): what the
         # gateway never answered for is sent again.
-        found = gateway.find_sent(to, body, reconcile_window_start(since)) or []
+        since, until = reconcile_window(claimed_at, lease)
+        found = gateway.find_sent(to, body, since, until) or []
         if found:
             owned = set(db.session.scalars(select(Message.gateway_id).where(
                 Message.gateway_id.in_([m.gateway_id for m in found]))))
             found = [m for m in found if m.gateway_id not in owned]
 
-    message = db.session.scalar(select(Message).where(Message.id == message_id).with_for_update())
-    if message is None or message.status != SENDING or message.claimed_at != claimed_at:
-        db.session.rollback()
-        return "nothing"  # someone else settled it meanwhile
+    mine = (Message.id == message_id) & (Message.status == SENDING) & (Message.claimed_at == claimed_at)
+    now = utcnow()
     if found:
         remote = found[0]
-        message.gateway_id = message.gateway_id or remote.gateway_id
-        message.status = SENT
-        message.sent_at = message.sent_at or utcnow()
-        message.error_code = message.error_message = None
+        if not db.session.execute(update(Message).where(mine).values(
+                gateway_id=func.coalesce(Message.gateway_id, remote.gateway_id), status=SENT,
+                sent_at=func.coalesce(Message.sent_at, now), error_code=None, error_message=None,
+                updated_at=now).execution_options(synchronize_session=False)).rowcount:
+            db.session.rollback()
+            return "nothing"  # someone else settled it meanwhile
         detail = f"adopted {remote.gateway_id} ({remote.status})"
         if len(found) > 1:
             detail += f"; the gateway holds {len(found)} matching texts"
-        record_event(message.id, "reconcile", SENT, source, detail)
+        record_event(message_id, "reconcile", SENT, source, detail)
+        message = db.session.scalar(select(Message).where(Message.id == message_id).with_for_update())
         apply_gateway_status(message, remote.gateway_id, remote.status, remote.error_code, remote.error_message,
                              source=source)
         db.session.commit()
         return "adopted"
-    if message.attempts >= int(current_app.config["SMS_MAX_ATTEMPTS"]):
-        message.status, message.failed_at = FAILED, utcnow()
-        message.error_message = f"gave up after {message.attempts} attempts: {message.error_message or 'no answer'}"
-        record_event(message.id, "reconcile", FAILED, source, message.error_message)
+    row = db.session.execute(select(Message.attempts, Message.first_attempt_at, Message.error_message)
+                             .where(mine)).first()
+    if row is None:
+        db.session.rollback()
+        return "nothing"
+    reason = give_up_reason(row.attempts, row.first_attempt_at, db_now(), config)
+    if reason:
+        detail = f"{reason}: {row.error_message or 'no answer'}"
+        db.session.execute(update(Message).where(mine).values(status=FAILED, failed_at=now, error_message=detail[:500],
+                                                              updated_at=now))
+        record_event(message_id, "reconcile", FAILED, source, detail)
         db.session.commit()
         return "failed"
-    message.status, message.queued_at = QUEUED, utcnow()
-    record_event(message.id, "reconcile", QUEUED, source, "not at the gateway: sending again")
+    db.session.execute(update(Message).where(mine).values(status=QUEUED, queued_at=now, gateway=None, updated_at=now))
+    record_event(message_id, "reconcile", QUEUED, source, "not at the gateway: sending again")
     db.session.commit()
     dispatch.send_messages([message_id])
     return "requeued"
 
 
-def reconcile_window_start(created_at, slack_seconds=60):
-    """Gateway clocks drift: look a little before the row existed."""
-    return created_at - timedelta(seconds=slack_seconds)
+def reconcile_window(claimed_at, lease, slack_seconds=60):
+    """Where a claim's text can be at the gateway: created from its claim to the end of its lease
+    (a call made later belongs to a worker that lost the claim, and its answer is fenced off),
+    widened by `slack_seconds` each side for the gateway's clock against the database's."""
+    slack = timedelta(seconds=slack_seconds)
+    return claimed_at - slack, claimed_at + lease + slack
 
 
 def poll_receipt(message_id, gateway=None):
@@ -110,7 +134,8 @@ def sweep(now=None):
     config = current_app.config
     now = now or utcnow()
     stale_queued = now - timedelta(seconds=float(config["SMS_REQUEUE_AFTER_SECONDS"]))
-    lease_over = now - timedelta(seconds=float(config["SMS_SEND_LEASE_SECONDS"]))
+    # Claim times are the database's: so is the end of their lease.
+    lease_over = db_now() - timedelta(seconds=float(config["SMS_SEND_LEASE_SECONDS"]))
     receipt_due = now - timedelta(seconds=float(config["SMS_RECEIPT_POLL_AFTER_SECONDS"]))
 
     # Queued but not moving: the task was lost (Redis flushed or restarted). Duplicated tasks

@@ -10,36 +10,41 @@ which claims them itself.
 """
 import logging
 import random
-import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import redis
 from flask import current_app
-from sqlalchemy import column, exists, select, table, update
+from sqlalchemy import column, exists, func, select, table, update
 
 from notifier.delivery import dispatch
-from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, Message
+from notifier.delivery.clock import db_now, sql_now
+from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, SKIPPED, Message
 from notifier.delivery.outbox import cancel, id_in, record_events
+from notifier.delivery.ratelimit import Pacer
 from notifier.extensions import db
 from notifier.gateways import health
 from notifier.gateways.base import (
     ACCEPTED,
     CONNECTOR,
     MISCONFIGURED,
+    PACED,
     PERMANENT,
     THROTTLED,
     TRANSIENT,
     Outbound,
 )
 from notifier.roster.models import Deputy
-from notifier.timeutil import utcnow
+from notifier.timeutil import quiet_until, utcnow
 
 log = logging.getLogger(__name__)
 
 # Delivery sits below notices and does not import them; it only needs to know that a message's
-# notice was cancelled (a message back from a transient failure must not be sent after that).
-_notices = table("notices", column("id"), column("status"))
+# notice was cancelled (a message back from a transient failure must not be sent after that) and
+# whether it is urgent (urgent notices go out in quiet hours too).
+_notices = table("notices", column("id"), column("status"), column("urgent"))
 _notice_cancelled = exists().where(_notices.c.id == Message.notice_id, _notices.c.status == "cancelled")
+_other = table("messages", column("id"), column("gateway_id")).alias("other")
 
 
 def get_gateway(name=None):
@@ -52,13 +57,16 @@ def get_limiter(name=None):
     """The one limiter of the cluster for gateway `name`: segments per second per sender, in Redis."""
     from notifier.delivery.ratelimit import SegmentRateLimiter
 
+    config = current_app.config
     registry = health.get_registry()
     name = name or registry.priority[0]
     app = current_app._get_current_object()
     limiters = app.extensions.setdefault("sms_limiters", {})
     if name not in limiters:
         client = redis.Redis.from_url(app.config["REDIS_URL"])
-        limiters[name] = SegmentRateLimiter(client, registry.rate(name), key_prefix=f"notifier:sms-rate:{name}")
+        limiters[name] = SegmentRateLimiter(client, registry.rate(name), key_prefix=f"notifier:sms-rate:{name}",
+                                            backoff=float(config["SMS_RATE_BACKOFF"]),
+                                            recovery=float(config["SMS_RATE_RECOVERY_SECONDS"]))
     return limiters[name]
 
 
@@ -78,16 +86,23 @@ def retry_delay(attempts, config=None):
 
 def _summary(skipped=0):
     return {"accepted": 0, "retry": 0, "failed": 0, "unknown": 0, "deferred": 0, "held": 0, "handed_off": 0,
-            "skipped": skipped}
+            "skipped": skipped, "opted_out": 0, "quiet": 0, "stale": 0}
 
 
 def deliver(message_ids):
-    """Send the still-queued messages among `message_ids`. Returns counts by outcome."""
+    """Send the still-queued messages among `message_ids`. Returns counts by outcome.
+
+    Every pass looks again at what may have changed since the rows were written: a deputy who
+    opted out (or left) gets nothing, and a non-urgent notice's texts wait out quiet hours."""
     rows = db.session.execute(
-        select(Message.id, Message.to, Message.body, Message.segments)
+        select(Message.id, Message.to, Message.body, Message.segments, Message.notice_id, Message.queued_at,
+               _notices.c.urgent, Deputy.opted_out, Deputy.active)
+        .outerjoin(_notices, _notices.c.id == Message.notice_id).outerjoin(Deputy, Deputy.id == Message.deputy_id)
         .where(id_in(Message.id, message_ids), Message.status == QUEUED).order_by(Message.id)
     ).all()
     summary = _summary(len(message_ids) - len(rows))
+    rows = _skip_opted_out(rows, summary)
+    rows = _hold_for_quiet_hours(rows, summary)
     if not rows:
         db.session.commit()
         return summary
@@ -109,6 +124,61 @@ def deliver(message_ids):
         for key, n in _send_through(name, adapter, group).items():
             summary[key] += n
     return summary
+
+
+def _skip_opted_out(rows, summary):
+    """Texts to deputies who opted out or became inactive since their row was written end
+    `skipped`, with the reason. Returns the rows still to send."""
+    reasons = {row.id: "opted out" if row.opted_out else "inactive"
+               for row in rows if row.opted_out or row.active is False}
+    if not reasons:
+        return rows
+    now = utcnow()
+    skipped = []
+    for reason in set(reasons.values()):
+        ids = [mid for mid, why in reasons.items() if why == reason]
+        skipped += [(mid, reason) for mid in db.session.scalars(
+            update(Message).where(id_in(Message.id, ids), Message.status == QUEUED)
+            .values(status=SKIPPED, error_message=reason, updated_at=now).returning(Message.id)
+            .execution_options(synchronize_session=False))]
+    record_events([(mid, "status", SKIPPED, "worker", reason) for mid, reason in sorted(skipped)])
+    db.session.commit()
+    summary["opted_out"] = len(skipped)
+    return [row for row in rows if row.id not in reasons]
+
+
+def quiet_hours_end(when, config):
+    """When the quiet hours that `when` falls in end (UTC), or None outside them."""
+    return quiet_until(when, config)
+
+
+def _hold_for_quiet_hours(rows, summary):
+    """A non-urgent notice's texts found inside quiet hours go back to the queue until the
+    hours end (queued_at = then: the sweeper queues them again if their task is lost). Their
+    give-up clock starts afresh in the morning. Returns the rows still to send."""
+    config = current_app.config
+    now = utcnow()
+    until = quiet_hours_end(now, config)
+    if until is None:
+        return rows
+    quiet = [row for row in rows if row.notice_id is not None and not row.urgent]
+    if not quiet:
+        return rows
+    ids = [row.id for row in quiet]
+    db.session.execute(update(Message).where(id_in(Message.id, ids), Message.status == QUEUED)
+                       .values(queued_at=until, first_attempt_at=None, updated_at=now)
+                       .execution_options(synchronize_session=False))
+    local = until.astimezone(ZoneInfo(config["TIMEZONE"])).strftime("%H:%M")
+    record_events([(row.id, "held", QUEUED, "worker", f"quiet hours: waits until {local}")
+                   for row in quiet if row.queued_at != until])
+    db.session.commit()
+    # A countdown well below the broker's visibility timeout (a longer one is delivered twice):
+    # a text held overnight is looked at again now and then, and goes when the hours are over.
+    countdown = min((until - now).total_seconds(), float(config["BROKER_VISIBILITY_TIMEOUT"]) / 4)
+    dispatch.send_messages(ids, countdown=max(1.0, countdown))
+    summary["quiet"] = len(quiet)
+    held = set(ids)
+    return [row for row in rows if row.id not in held]
 
 
 def hand_off(ids, name):
@@ -141,60 +211,76 @@ def _send_through(name, gateway, rows):
     limiter = get_limiter(name)
     sender = gateway.sender or "default"
     summary = _summary()
+    pacer = Pacer(limiter, sender, max_wait=float(config["SMS_RATE_MAX_WAIT"]))
 
     # 1. Pace: reserve a slot per message; those over the wait limit go back with a countdown.
     reserved, deferred, full = [], [], False
     for row in rows:
-        wait = None if full else limiter.reserve(sender, max(1, row.segments or 1),
-                                                 max_wait=float(config["SMS_RATE_MAX_WAIT"]))
-        if wait is None:
+        if full or pacer.reserve(row.id, max(1, row.segments or 1)) is None:
             full = True
             deferred.append(row.id)
         else:
-            reserved.append((row, time.monotonic() + wait))
+            reserved.append(row)
     if deferred:
         summary["deferred"] = len(deferred)
         _defer(deferred, limiter, sender)
 
     # 2. Claim, and commit before any HTTP call: only one worker (or connector) can win a row.
-    now = utcnow()
-    claimed = set()
+    # The claim time is the database's (leases are judged by that one clock) and fences every
+    # write made after the call: record_results changes a row only while it carries this claim.
+    claims = {}
     if reserved:
-        claimed = set(db.session.scalars(
-            update(Message).where(id_in(Message.id, [r.id for r, _ in reserved]), Message.status == QUEUED,
+        now = sql_now()
+        claims = dict(db.session.execute(
+            update(Message).where(id_in(Message.id, [r.id for r in reserved]), Message.status == QUEUED,
                                   ~_notice_cancelled)
-            .values(status=SENDING, claimed_at=now, attempts=Message.attempts + 1, gateway=name,
-                    sender=gateway.sender or "", updated_at=now)
-            .returning(Message.id)
+            .values(status=SENDING, claimed_at=now, first_attempt_at=func.coalesce(Message.first_attempt_at, now),
+                    attempts=Message.attempts + 1, gateway=name, sender=gateway.sender or "",
+                    error_code=None, error_message=None, updated_at=now)
+            .returning(Message.id, Message.claimed_at)
+            .execution_options(synchronize_session=False)
         ).all())
         db.session.commit()
-        if len(claimed) < len(reserved):  # e.g. back from a transient failure after the notice's cancel
-            cancel([r.id for r, _ in reserved if r.id not in claimed], reason="notice cancelled",
+        if len(claims) < len(reserved):  # e.g. back from a transient failure after the notice's cancel
+            cancel([r.id for r in reserved if r.id not in claims], reason="notice cancelled",
                    only_if=_notice_cancelled)
     db.session.close()  # no session (nor connection) held during the gateway calls
-    work = [(row, due) for row, due in reserved if row.id in claimed]
+    work = [row for row in reserved if row.id in claims]
     summary["skipped"] += len(reserved) - len(work)
     if not work:
         return summary
 
-    # 3. Call the gateway, concurrently, each at its reserved time.
+    # 3. Call the gateway, concurrently, each at its reserved time; the pacer keeps the texts
+    # still waiting in step when the pace changes under them.
     items = [Outbound(message_id=row.id, to=row.to, sender=gateway.sender, body=row.body,
-                      status_callback=status_callback_url(row.id, config)) for row, _ in work]
-    segments = {row.id: max(1, row.segments or 1) for row, _ in work}
-
-    def repace(item):  # woke late (a stall): a fresh slot, not a burst with the others
-        wait = limiter.reserve(sender, segments[item.message_id], max_wait=3600)
-        return wait or 0.0
-
-    start = time.monotonic()
-    results = gateway.send_many(items, [max(0.0, due - start) for _, due in work], repace=repace)
+                      status_callback=status_callback_url(row.id, config)) for row in work]
+    results = gateway.send_many(items, [pacer.delay(row.id) for row in work], repace=pacer, on_result=pacer.on_result)
+    pacer.settle()
 
     # 4. Keep the gateway's health in step (first: texts put back must not find it still "up"),
-    # then record.
-    health.note_results(name, results)
-    for key, n in record_results(list(zip([row.id for row, _ in work], results, strict=True))).items():
+    # then record. Texts the gateway asked us to slow down for come back when the (slower)
+    # schedule has room for them.
+    health.note_results(name, [r for r in results if r.error_code != PACED])
+    throttled = [(row, r) for row, r in zip(work, results, strict=True)
+                 if r.outcome == THROTTLED and r.retry_after is None]
+    if throttled:
+        delay = _throttled_delay(limiter, sender, sum(max(1, row.segments or 1) for row, _ in throttled))
+        for _, result in throttled:
+            result.retry_after = delay
+    for key, n in record_results(list(zip([row.id for row in work], results, strict=True)), claims=claims).items():
         summary[key] += n
     return summary
+
+
+def _throttled_delay(limiter, sender, segments):
+    """Seconds until the limiter, at its (just lowered) rate, has room for `segments` more."""
+    try:
+        rate = limiter.effective_rate(sender)
+        free_in = limiter.next_free_in(sender)
+    except redis.RedisError:
+        return random.uniform(1.0, 2.0)
+    spread = segments / rate if rate > 0 else 0.0
+    return max(0.5, free_in) + random.uniform(0, max(0.5, min(spread, float(current_app.config["SMS_RATE_MAX_WAIT"]))))
 
 
 def _defer(ids, limiter, sender):
@@ -213,43 +299,76 @@ def _defer(ids, limiter, sender):
     dispatch.send_messages(ids, countdown=countdown)
 
 
-def record_results(pairs, source="worker"):
-    """Apply (message_id, SendResult) pairs: rows, events and gateway exchanges, one transaction."""
+def give_up_reason(attempts, first_attempt_at, now, config=None):
+    """Why a text that failed transiently (or was not found at the gateway) is given up, or None
+    to try again. By time since its first try (SMS_GIVE_UP_AFTER_HOURS, database clock), with
+    a count of calls (SMS_MAX_ATTEMPTS) as a safety net under a gateway that fails at once."""
+    config = config or current_app.config
+    hours = float(config["SMS_GIVE_UP_AFTER_HOURS"])
+    if first_attempt_at is not None and now - first_attempt_at >= timedelta(hours=hours):
+        return f"gave up after {hours:g} h of trying ({attempts} attempts)"
+    if attempts >= int(config["SMS_MAX_ATTEMPTS"]):
+        return f"gave up after {attempts} attempts"
+    return None
+
+
+def record_results(pairs, source="worker", claims=None):
+    """Apply (message_id, SendResult) pairs: rows, events and gateway exchanges, one transaction.
+
+    `claims` ({message_id: claimed_at}) are the claims the calls were made under: a row that no
+    longer carries its claim (its lease ran out and another pass took it) is left as it is, and
+    only the exchange and an event say what the late answer was. Without `claims`, a row is
+    changed while it is in `sending`."""
     from notifier.delivery.models import GatewayExchange
 
     config = current_app.config
-    max_attempts = int(config["SMS_MAX_ATTEMPTS"])
     now = utcnow()
-    counts = {"accepted": 0, "retry": 0, "held": 0, "failed": 0, "unknown": 0}
+    counts = {"accepted": 0, "retry": 0, "held": 0, "failed": 0, "unknown": 0, "stale": 0}
     events, exchanges, retries, reconcile, opted_out = [], [], [], [], []
-    attempts = dict(db.session.execute(
-        select(Message.id, Message.attempts).where(Message.id.in_([mid for mid, _ in pairs]))).all())
+    claims = claims or {}
+    rows = {row.id: row for row in db.session.execute(
+        select(Message.id, Message.attempts, Message.first_attempt_at, Message.claimed_at, Message.status)
+        .where(Message.id.in_([mid for mid, _ in pairs])))}
+    clock = db_now()
     for mid, result in pairs:
         if result.exchange:
             exchanges.append({"message_id": mid, "at": now, **_exchange_row(result.exchange)})
+        row = rows.get(mid)
+        if row is None:
+            continue
+        mine = _fence(mid, claims)
+        if mid in claims and row.claimed_at != claims[mid]:
+            counts["stale"] += 1
+            detail = f"late answer under an earlier claim, left alone: {result.outcome}"
+            detail += f" {result.gateway_id}" if result.gateway_id else f" {result.error_code}"
+            events.append((mid, "error", row.status, source, detail))
+            continue
         if result.outcome == ACCEPTED:
             counts["accepted"] += 1
+            unowned = ~exists().where(_other.c.gateway_id == result.gateway_id, _other.c.id != mid)
             moved = db.session.execute(
-                update(Message).where(Message.id == mid, Message.status == SENDING)
+                update(Message).where(mine, Message.status == SENDING, unowned)
                 .values(status=SENT, gateway_id=result.gateway_id, gateway_status=result.gateway_status,
                         sent_at=now, error_code=None, error_message=None, updated_at=now)).rowcount
             if not moved:  # a callback or a reconcile got there first: keep its status, add the id
-                db.session.execute(update(Message).where(Message.id == mid, Message.gateway_id.is_(None))
+                db.session.execute(update(Message).where(mine, Message.gateway_id.is_(None), unowned)
                                    .values(gateway_id=result.gateway_id, updated_at=now))
             events.append((mid, "status", SENT, source, result.gateway_id))
-        elif result.outcome == PERMANENT or (result.outcome == TRANSIENT and attempts.get(mid, 0) >= max_attempts):
+            continue
+        reason = None
+        if result.outcome == TRANSIENT:
+            reason = give_up_reason(row.attempts, row.first_attempt_at, clock, config)
+        if result.outcome == PERMANENT or reason:
             counts["failed"] += 1
-            reason = result.error_message or ""
-            if result.outcome == TRANSIENT:
-                reason = f"gave up after {attempts.get(mid, 0)} attempts: {reason}"
-            _fail(mid, result.error_code, reason, now)
+            reason = f"{reason}: {result.error_message or ''}" if reason else (result.error_message or "")
+            _fail(mine, result.error_code, reason, now)
             events.append((mid, "status", FAILED, source, f"{result.error_code}: {reason}"))
             if result.opted_out:
                 opted_out.append(mid)
         elif result.outcome == TRANSIENT:
             counts["retry"] += 1
-            delay = retry_delay(attempts.get(mid, 1), config)
-            if _requeue(mid, result, now, delay):
+            delay = retry_delay(row.attempts or 1, config)
+            if _requeue(mine, result, now, delay):
                 retries.append((mid, delay))
                 events.append((mid, "retry", QUEUED, source, f"{result.error_code}: {result.error_message} "
                                                               f"(again in {delay:.1f}s)"))
@@ -257,41 +376,54 @@ def record_results(pairs, source="worker"):
             # Not the text's fault and not a try: it waits (a slower pace, or another gateway).
             counts["held"] += 1
             delay = result.retry_after or random.uniform(1.0, 2.0)
-            if _requeue(mid, result, now, delay, counted=False):
+            if _requeue(mine, result, now, delay, counted=False):
                 retries.append((mid, delay))
                 events.append((mid, "held", QUEUED, source, f"{result.outcome}: {result.error_code}: "
                                                              f"{result.error_message}"))
         else:  # unknown: the gateway may have it; stay in `sending` and reconcile before resending
             counts["unknown"] += 1
-            db.session.execute(update(Message).where(Message.id == mid, Message.status == SENDING)
-                               .values(error_code=result.error_code, error_message=result.error_message, updated_at=now))
-            reconcile.append(mid)
-            events.append((mid, "error", SENDING, source, f"{result.error_code}: {result.error_message}; reconciling"))
+            if db.session.execute(update(Message).where(mine, Message.status == SENDING)
+                                  .values(error_code=result.error_code or "unknown",
+                                          error_message=result.error_message, updated_at=now)).rowcount:
+                reconcile.append(mid)
+                events.append((mid, "error", SENDING, source,
+                               f"{result.error_code}: {result.error_message}; reconciling"))
     if exchanges:
         db.session.execute(db.insert(GatewayExchange), exchanges)
     if opted_out:
         _mark_opted_out(opted_out, now)
     record_events(events)
     db.session.commit()
+    # Texts held back together (throttled in one batch) go back as one task, paced again there.
+    by_delay = {}
     for mid, delay in retries:
-        dispatch.send_messages([mid], countdown=delay)
+        by_delay.setdefault(delay, []).append(mid)
+    for delay, ids in by_delay.items():
+        dispatch.send_messages(ids, countdown=delay)
     for mid in reconcile:
         dispatch.reconcile_message(mid, countdown=float(config["SMS_RECONCILE_DELAY_SECONDS"]))
     return counts
 
 
-def _requeue(mid, result, now, delay, counted=True):
+def _fence(mid, claims):
+    """The row `mid`, while it still carries the claim the result belongs to."""
+    if mid in claims:
+        return (Message.id == mid) & (Message.claimed_at == claims[mid])
+    return Message.id == mid
+
+
+def _requeue(mine, result, now, delay, counted=True):
     """Back to `queued` for another try in `delay` seconds, free for any gateway. Returns True
     when the row was still ours to move."""
     return db.session.execute(
-        update(Message).where(Message.id == mid, Message.status == SENDING)
+        update(Message).where(mine, Message.status == SENDING)
         .values(status=QUEUED, queued_at=now + timedelta(seconds=delay), gateway=None,
                 attempts=Message.attempts if counted else Message.attempts - 1,
                 error_code=result.error_code, error_message=result.error_message, updated_at=now)).rowcount == 1
 
 
-def _fail(mid, code, reason, now):
-    db.session.execute(update(Message).where(Message.id == mid, Message.status == SENDING)
+def _fail(mine, code, reason, now):
+    db.session.execute(update(Message).where(mine, Message.status == SENDING)
                        .values(status=FAILED, failed_at=now, error_code=code, error_message=(reason or "")[:500],
                                updated_at=now))
 

@@ -35,6 +35,8 @@ def delivery_status():
         for name in registry.names:
             rate_limiter, sender = get_limiter(name), registry.adapter(name).sender or "default"
             numbers = {"limit": registry.rate(name), "sender": sender,
+                       # what the gateway's "slow down" answers have taught the limiter (<= limit)
+                       "effective_rate": rate_limiter.effective_rate(sender),
                        "measured_rate": rate_limiter.measured_rate(sender),
                        "next_free_in": rate_limiter.next_free_in(sender)}
             limiter["gateways"][name] = numbers

@@ -24,6 +24,9 @@ ACCEPTED, TRANSIENT, PERMANENT, UNKNOWN = "accepted", "transient", "permanent", 
 THROTTLED, MISCONFIGURED = "throttled", "misconfigured"
 OUTCOMES = (ACCEPTED, TRANSIENT, THROTTLED, MISCONFIGURED, PERMANENT, UNKNOWN)
 HTTP, CONNECTOR = "http", "connector"
+# The error code of a `throttled` result for a text that was never sent: its pacing said "not now"
+# (repace returned None, see Gateway.send_many). Our own limiter's word, not the gateway's.
+PACED = "paced"
 
 
 @dataclasses.dataclass
@@ -74,7 +77,14 @@ class Gateway:
     kind = HTTP
     sender = ""
 
-    def send_many(self, items, delays=None, repace=None):
+    def send_many(self, items, delays=None, repace=None, on_result=None):
+        """Send `items` (each after its delay, in seconds) and return their SendResults in order.
+
+        repace(item) is called when a text wakes for its slot, just before it is sent: it answers
+        the seconds to wait more (0: send now; ask again after waiting), or None: do not send it,
+        answer SendResult(THROTTLED, error_code=PACED). on_result(item, result) is called as each
+        answer arrives, so that the first "slow down" slows the texts still waiting.
+        """
         raise NotImplementedError
 
     def find_sent(self, to, body, since, until=None):

@@ -1,44 +1,14 @@
 """When a notice may go out: its scheduled time, and quiet hours (QUIET_HOURS, local time) for
 notices that are not urgent."""
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
 from flask import current_app
 
-from notifier.timeutil import utcnow
-
-
-def parse_quiet_hours(value):
-    """"22:00-07:00" -> (time(22), time(7)); "" or None -> None. ValueError for anything else."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    start, sep, end = value.partition("-")
-    if not sep:
-        raise ValueError(f"QUIET_HOURS must look like 22:00-07:00, not {value!r}")
-    start, end = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
-    return None if start == end else (start, end)
+from notifier import timeutil
+from notifier.timeutil import parse_quiet_hours, utcnow  # noqa: F401  (parse_quiet_hours: its old home)
 
 
 def quiet_until(when=None, config=None):
     """If `when` (aware, default now) falls in quiet hours, the UTC time they end; else None."""
-    config = config or current_app.config
-    window = parse_quiet_hours(config.get("QUIET_HOURS"))
-    if window is None:
-        return None
-    start, end = window
-    zone = ZoneInfo(config["TIMEZONE"])
-    local = (when or utcnow()).astimezone(zone)
-    now_t = local.time().replace(tzinfo=None)
-    if start < end:  # e.g. 12:00-14:00, within one day
-        inside = start <= now_t < end
-        end_day = local.date()
-    else:  # e.g. 22:00-07:00, across midnight
-        inside = now_t >= start or now_t < end
-        end_day = local.date() + timedelta(days=1) if now_t >= start else local.date()
-    if not inside:
-        return None
-    return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
+    return timeutil.quiet_until(when or utcnow(), config or current_app.config)
 
 
 def send_after(notice, now=None):

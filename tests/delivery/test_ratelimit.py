@@ -7,7 +7,8 @@ import uuid
 import pytest
 import redis as redis_lib
 
-from notifier.delivery.ratelimit import SegmentRateLimiter
+from notifier.delivery.ratelimit import Pacer, SegmentRateLimiter
+from notifier.gateways.base import ACCEPTED, PACED, THROTTLED, Outbound, SendResult
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -155,13 +156,16 @@ def test_limiters_in_one_prefix_share_the_schedule(limiter):
 
 
 def test_keys_expire_when_the_sender_is_idle(redis_client, limiter):
-    lim = limiter(10, retention=0.5)
+    lim = limiter(10, retention=0.5, memory=0.5)
     tat_key, sent_key = lim.keys("a")
     lim.reserve("a", 3)
-    assert 0 < redis_client.pttl(tat_key) <= 300
+    lim.throttled("a")
+    lim.reserve("a", 3)
+    assert 0 < redis_client.pttl(tat_key) <= 500
     assert 0 < redis_client.pttl(sent_key) <= 500
+    assert 0 < redis_client.pttl(lim.state_key("a")) <= 500
     time.sleep(0.7)
-    assert redis_client.exists(tat_key, sent_key) == 0
+    assert redis_client.exists(tat_key, sent_key, lim.state_key("a")) == 0
     # With the default retention nothing is kept forever either.
     lim = limiter(10)
     lim.reserve("b")
@@ -216,3 +220,102 @@ def test_bad_input_is_a_clear_error(limiter):
     since = time.monotonic()
     assert lim.reserve("a", 0) == 0.0  # a request costs at least one slot
     assert lim.next_free_in("a") == Due(0.1, since)
+
+
+# --- the gateway's word: AIMD -------------------------------------------------------------------
+
+def test_a_throttle_cuts_the_rate_and_a_burst_of_them_counts_once(limiter):
+    lim = limiter(100, backoff=0.7, cut_interval=0.3)
+    assert lim.effective_rate("a") == 100.0
+    assert lim.throttled("a") == pytest.approx(70.0)
+    # The 429s of the other requests already in flight at the old pace are the same news.
+    assert [lim.throttled("a") for _ in range(5)] == [pytest.approx(70.0)] * 5
+    time.sleep(0.35)
+    assert lim.throttled("a") == pytest.approx(49.0)  # still refused after the interval: cut again
+    assert lim.effective_rate("a") == pytest.approx(49.0)
+    assert lim.effective_rate("b") == 100.0  # per sender
+    # The rate only goes so low.
+    floor = limiter(1, backoff=0.5, cut_interval=0, floor=0.4)
+    assert [floor.throttled("c") for _ in range(3)] == [0.5, 0.4, 0.4]
+
+
+def test_the_schedule_follows_the_effective_rate(limiter):
+    lim = limiter(10, backoff=0.5)
+    lim.throttled("a")  # 5 per second
+    since = time.monotonic()
+    waits = [lim.reserve("a") for _ in range(3)]
+    assert waits == [0.0, Due(0.2, since), Due(0.4, since)]
+
+
+def test_a_cut_voids_the_slots_handed_out_at_the_old_pace(limiter):
+    lim = limiter(10)
+    slots = [lim.reserve_slot("a", 1) for _ in range(20)]  # 2 s of schedule at 10/s
+    assert {s.generation for s in slots} == {0} and slots[-1].wait > 1.5
+    lim.throttled("a")
+    assert lim.generation("a", max_age=0) == 1  # their holders see the schedule moved on
+    # A new reservation does not queue behind the void slots: it starts now, at the new pace.
+    fresh = lim.reserve_slot("a", 1)
+    assert fresh == (0.0, 1)
+
+
+def test_accepted_segments_raise_the_rate_back_never_above_the_ceiling(limiter):
+    lim = limiter(100, backoff=0.7, recovery=10)
+    assert lim.succeeded("a", 50) == 100.0  # nothing learned yet: nothing to do
+    lim.throttled("a")  # 70
+    # One second's worth of accepted segments at 70/s climbs 3/s: (1 - 0.7) * 100 / 10.
+    assert lim.succeeded("a", 70) == pytest.approx(73.0)
+    assert lim.succeeded("a", 73 * 5) == pytest.approx(88.0, abs=0.5)
+    assert lim.succeeded("a", 100_000) == 100.0
+    assert lim.effective_rate("a") == 100.0
+
+
+def test_a_lower_ceiling_wins_over_what_was_learned(limiter):
+    lim = limiter(100)
+    lim.throttled("a")  # 70
+    lim.rate = 20
+    assert lim.effective_rate("a") == 20.0
+    assert lim.succeeded("a", 1000) == 20.0
+
+
+def test_an_unlimited_sender_is_slowed_from_the_pace_it_had(limiter):
+    lim = limiter(0)
+    for _ in range(20):
+        assert lim.reserve("a", max_wait=0) == 0.0
+    time.sleep(0.15)
+    assert lim.throttled("a") == pytest.approx(14.0)  # 20 in the last second, times 0.7
+    since = time.monotonic()
+    assert [lim.reserve("a") for _ in range(2)] == [0.0, Due(1 / 14, since)]
+
+
+def test_pacer_gives_a_fresh_slot_after_a_cut_and_hands_back_what_will_not_fit(limiter):
+    lim = limiter(10, backoff=0.5, cut_interval=0)
+    pacer = Pacer(lim, "a", max_wait=1.0)
+    items = [Outbound(message_id=i, to="+8613800000001", sender="a", body="x") for i in range(10)]
+    assert [pacer.reserve(item.message_id, 1) for item in items] == [0.0] + [pytest.approx(0.1 * i, abs=0.03)
+                                                                            for i in range(1, 10)]
+    assert pacer(items[0]) == 0.0  # on time and the pace unchanged: go
+    pacer.on_result(items[0], SendResult(ACCEPTED, gateway_id="SM1"))
+    pacer.on_result(items[1], SendResult(THROTTLED, error_code="20429"))  # the gateway: slow down
+    assert lim.effective_rate("a") == 5.0 and pacer.throttles == 1
+    # The others' slots were handed out at 10/s: each takes a fresh one at 5/s, and those that
+    # would wait longer than max_wait go back to the queue.
+    waits = [pacer(item) for item in items[2:]]
+    assert waits[:6] == [0.0] + [pytest.approx(0.2 * i, abs=0.03) for i in range(1, 6)]
+    assert waits[6:] == [None, None]
+    assert pacer.repaced == 8 and pacer.returned == 2
+    # A "paced" result is our own limiter's doing, not the gateway's: no second cut.
+    pacer.on_result(items[9], SendResult(THROTTLED, error_code=PACED))
+    assert pacer.throttles == 1
+    assert pacer.settle() == pytest.approx(5.0 + 0.5 * 10 / 10 * 1 / 5)  # one accepted segment
+
+
+def test_pacer_re_slots_a_text_that_woke_late(limiter):
+    lim = limiter(10)
+    pacer = Pacer(lim, "a", max_wait=5.0, late_tolerance=0.05)
+    item = Outbound(message_id=1, to="+8613800000001", sender="a", body="x")
+    since = time.monotonic()
+    assert pacer.reserve(1, 1) == 0.0
+    lim.reserve("a", 5)  # others took the next half second meanwhile
+    time.sleep(0.1)  # a stall: the slot has passed
+    assert pacer(item) == Due(0.6, since, tol=0.05)  # behind the others, not in a burst with them
+    assert pacer.repaced == 1

@@ -1,9 +1,13 @@
 """The outbox and one send pass (`deliver`), called directly against the simulator over HTTP."""
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import func, select, update
 
+from notifier.delivery.clock import db_now
 from notifier.delivery.models import (
     CANCELLED,
     FAILED,
@@ -17,12 +21,14 @@ from notifier.delivery.models import (
     MessageEvent,
 )
 from notifier.delivery.outbox import cancel, create_messages, enqueue
-from notifier.delivery.sending import deliver, status_callback_url
+from notifier.delivery.sending import deliver, get_limiter, status_callback_url
 from notifier.extensions import db
 from notifier.gateways.base import MISCONFIGURED, PERMANENT, THROTTLED, TRANSIENT
 from notifier.gateways.twilio.adapter import TwilioGateway, classify_error
 from notifier.notices.models import Notice
 from notifier.roster.models import Deputy
+from notifier.roster.service import set_opted_out
+from notifier.timeutil import utcnow
 from tests.delivery.conftest import FROM_NUMBER
 
 CHINESE = "【县人大常委会】请各位代表于本周五上午九时参加常委会第十二次会议。"
@@ -35,8 +41,8 @@ def deputy(name, phone, **kwargs):
     return row
 
 
-def notice_row(status="sending"):
-    row = Notice(title="会议通知", body=CHINESE, status=status)
+def notice_row(status="sending", urgent=False):
+    row = Notice(title="会议通知", body=CHINESE, status=status, urgent=urgent)
     db.session.add(row)
     db.session.commit()
     return row.id
@@ -121,7 +127,7 @@ def test_permanent_errors_fail_at_once_and_21610_opts_out(dctx, sim):
     assert sim.count() == 0
 
 
-def test_transient_errors_retry_with_backoff_then_fail(dctx, sim, delivery_app):
+def test_transient_errors_retry_with_backoff_and_a_count_is_only_a_safety_net(dctx, sim, delivery_app):
     sim.configure(fail_rate=1.0)
     delivery_app.config["SMS_MAX_ATTEMPTS"] = 3
     [mid] = queued("+8613800000001")
@@ -188,3 +194,126 @@ def test_template_messages_are_refused_by_twilio_adapter():
     with pytest.raises(ValueError):
         gateway.create_params(Outbound(1, "+8613800000001", FROM_NUMBER, template_code="SMS_1", template_params={}))
     assert gateway.create_params(Outbound(1, "+86138", "MG" + "1" * 32, body="x"))["messaging_service_sid"]
+
+
+def rows():
+    db.session.commit()
+    return db.session.scalars(select(Message).order_by(Message.id)).all()
+
+
+def test_transient_errors_give_up_by_time_since_the_first_try_not_by_count(dctx, sim, delivery_app):
+    sim.configure(fail_rate=1.0)
+    delivery_app.config["SMS_MAX_ATTEMPTS"] = 100
+    delivery_app.config["SMS_GIVE_UP_AFTER_HOURS"] = 4
+    [mid] = queued("+8613800000001")
+    for _ in range(8):  # more tries than the old count allowed: still trying
+        assert deliver([mid])["retry"] == 1
+    [message] = rows()
+    assert message.status == QUEUED and message.attempts == 8
+    first = message.first_attempt_at
+    assert first is not None and abs((db_now() - first).total_seconds()) < 60  # the database's clock
+    # Four hours after the first try, the next transient failure is the last.
+    db.session.execute(update(Message).values(first_attempt_at=db_now() - timedelta(hours=4, minutes=1)))
+    db.session.commit()
+    assert deliver([mid])["failed"] == 1
+    [message] = rows()
+    assert message.status == FAILED and message.error_message.startswith("gave up after 4 h of trying (9 attempts)")
+
+
+def test_throttled_texts_slow_the_limiter_and_never_fail(dctx, sim, delivery_app):
+    """A 429 is "slow down", not a failure: however old the text and however many its tries."""
+    sim.configure(rate_cap=3)  # the gateway takes 3 at once, then 3 a second; we are set to 1,000/s
+    ids = queued(*[f"+86138000000{i:02d}" for i in range(12)])
+    db.session.execute(update(Message).values(attempts=99, first_attempt_at=db_now() - timedelta(hours=30)))
+    db.session.commit()
+    before = utcnow()
+    summary = deliver(ids)
+    assert summary["failed"] == 0 and summary["retry"] == 0
+    assert summary["accepted"] + summary["held"] == 12 and summary["held"] >= 8
+    messages = rows()
+    assert {m.status for m in messages} == {SENT, QUEUED}
+    held = [m for m in messages if m.status == QUEUED]
+    assert all(m.attempts == 99 and m.error_code == "20429" for m in held)  # a 429 is not a try
+    # They come back when the lowered pace has room for them, not at once.
+    assert all(m.queued_at >= before + timedelta(seconds=0.5) for m in held)
+    assert sim.stats()["rate_limited"] == len(held)
+    limiter = get_limiter("twilio")
+    # Cut once for the whole burst (to 70%), then raised a hair by the few texts accepted.
+    assert 700.0 <= limiter.effective_rate(FROM_NUMBER) < 701.0
+    kinds = db.session.scalars(select(MessageEvent.kind).where(MessageEvent.message_id == held[0].id)
+                               .order_by(MessageEvent.id)).all()
+    assert kinds == ["status", "held"]
+
+
+def test_a_deputy_who_opted_out_since_the_row_was_written_is_skipped(dctx, sim):
+    stays, leaves, retires = (deputy("张三", "+8613800000001"), deputy("李四", "+8613800000002"),
+                              deputy("王五", "+8613800000003"))
+    nid = notice_row()
+    rows_ = create_messages([stays, leaves, retires], body=CHINESE, notice_id=nid)
+    ids = enqueue([r.id for r in rows_])
+    set_opted_out(leaves, True, "sms:退订", actor="sms")  # replied 退订 while the notice was leaving
+    db.session.execute(update(Deputy).where(Deputy.id == retires.id).values(active=False))
+    db.session.commit()
+    summary = deliver(ids)
+    assert summary["accepted"] == 1 and summary["opted_out"] == 2
+    assert [(m.status, m.error_message) for m in rows()] == [(SENT, None), (SKIPPED, "opted out"),
+                                                              (SKIPPED, "inactive")]
+    assert [m["to"] for m in sim.accepted] == ["+8613800000001"]
+
+
+def _quiet_from_now(app, minutes=60):
+    """QUIET_HOURS starting a minute ago, local time."""
+    local = utcnow().astimezone(ZoneInfo(app.config["TIMEZONE"]))
+    start, end = local - timedelta(minutes=1), local + timedelta(minutes=minutes)
+    app.config["QUIET_HOURS"] = f"{start:%H:%M}-{end:%H:%M}"
+    return datetime.combine(end.date(), end.time().replace(second=0, microsecond=0), tzinfo=end.tzinfo)
+
+
+@pytest.fixture
+def quiet_app(delivery_app):
+    yield delivery_app
+    delivery_app.config["QUIET_HOURS"] = ""
+
+
+def test_quiet_hours_hold_a_non_urgent_notice_until_they_end(dctx, sim, quiet_app):
+    import redis
+
+    ends = _quiet_from_now(quiet_app)
+    calm, urgent = notice_row(), notice_row(urgent=True)
+    [held] = queued("+8613800000001", notice_id=calm)
+    [rushed] = queued("+8613800000002", notice_id=urgent)
+    [one_off] = queued("+8613800000003")  # a direct text, not a notice: staff sent it on purpose
+    broker = redis.Redis.from_url(quiet_app.config["REDIS_URL"])
+    broker.flushdb()
+    summary = deliver([held, rushed, one_off])
+    assert summary["quiet"] == 1 and summary["accepted"] == 2
+    message = db.session.get(Message, held)
+    assert message.status == QUEUED and message.queued_at == ends and message.attempts == 0
+    assert message.first_attempt_at is None
+    assert sorted(m["to"] for m in sim.accepted) == ["+8613800000002", "+8613800000003"]
+    # Its task waits, but never longer than a quarter of the broker's visibility timeout (an ETA
+    # past it is delivered twice): it looks again then, and the sweeper has the row meanwhile.
+    [task] = [json.loads(raw) for raw in broker.lrange("send", 0, -1)]
+    eta = datetime.fromisoformat(task["headers"]["eta"])
+    cap = timedelta(seconds=quiet_app.config["BROKER_VISIBILITY_TIMEOUT"] / 4)
+    assert utcnow() + cap - timedelta(minutes=1) < eta <= utcnow() + cap < ends
+    assert deliver([held])["quiet"] == 1  # looked at again inside the hours: still waits
+    events = db.session.scalars(select(MessageEvent.kind).where(MessageEvent.message_id == held)).all()
+    assert events.count("held") == 1
+    quiet_app.config["QUIET_HOURS"] = ""  # the morning
+    assert deliver([held])["accepted"] == 1
+
+
+def test_a_notice_leaving_at_21_59_stops_at_22_00(dctx, sim, quiet_app):
+    quiet_app.config["QUIET_HOURS"] = "22:00-07:00"
+    nid = notice_row()
+    ids = queued(*[f"+86138000000{i:02d}" for i in range(4)], notice_id=nid)
+    zone = ZoneInfo("Asia/Shanghai")
+    with time_machine.travel(datetime(2026, 12, 1, 21, 59, 58, tzinfo=zone), tick=True):
+        assert deliver(ids[:2])["accepted"] == 2
+    with time_machine.travel(datetime(2026, 12, 1, 22, 0, 1, tzinfo=zone), tick=True):
+        assert deliver(ids[2:])["quiet"] == 2
+    held = [m for m in rows() if m.status == QUEUED]
+    assert [m.id for m in held] == ids[2:]
+    assert {m.queued_at for m in held} == {datetime(2026, 12, 2, 7, 0, tzinfo=zone)}
+    assert sim.count() == 2

@@ -7,7 +7,9 @@ talk to the simulator in notifier/simulator with the same client.
 import asyncio
 import concurrent.futures
 import contextvars
+import re
 import time
+import unicodedata
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -17,6 +19,7 @@ from twilio.rest import Client
 from notifier.gateways.base import (
     ACCEPTED,
     MISCONFIGURED,
+    PACED,
     PERMANENT,
     THROTTLED,
     TRANSIENT,
@@ -50,6 +53,10 @@ def classify_error(status, code):
         return PERMANENT
     return TRANSIENT
 
+
+# A text whose slot keeps moving (the pace cut again and again) goes back to the queue after this
+# many new slots rather than wait on.
+_MAX_REPACES = 8
 
 # The exchange being recorded by the current send (one per coroutine or thread).
 _exchange = contextvars.ContextVar("gateway_exchange", default=None)
@@ -91,6 +98,7 @@ class TwilioGateway(Gateway):
     """Twilio Programmable Messaging, at `api_base_url` when set (the simulator)."""
 
     name = "twilio"
+    list_page_size = 1000  # Twilio's largest page: a deputy's whole history is usually one request
 
     def __init__(self, account_sid, auth_token, api_base_url=None, timeout=15.0, validity_period=None, sender=""):
         if not account_sid or not auth_token:
@@ -131,14 +139,12 @@ class TwilioGateway(Gateway):
 
     # --- sending -------------------------------------------------------------------------------
 
-    def send_many(self, items, delays=None, repace=None, late_tolerance=0.1):
+    def send_many(self, items, delays=None, repace=None, on_result=None):
         """Send `items` concurrently (each after its delay in seconds, for the rate limiter) and
         return their results in order. Runs its own event loop: call it from a worker thread.
-
-        `repace(item)` -> a new delay: a text that wakes up more than `late_tolerance` after its
-        slot (a stalled process) takes a fresh slot instead of going out in a burst with others.
+        repace and on_result: see notifier.gateways.base.Gateway.send_many.
         """
-        batch = self._send_many(items, delays or [0.0] * len(items), repace, late_tolerance)
+        batch = self._send_many(items, delays or [0.0] * len(items), repace, on_result)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -148,21 +154,33 @@ class TwilioGateway(Gateway):
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, batch).result()
 
-    async def _send_many(self, items, delays, repace, late_tolerance):
+    async def _send_many(self, items, delays, repace, on_result):
         http = _RecordingAsyncClient()
         try:
             client = self._client(http)
-            return await asyncio.gather(*(self._send_one(client, item, delay, repace, late_tolerance)
+            return await asyncio.gather(*(self._send_one(client, item, delay, repace, on_result)
                                           for item, delay in zip(items, delays, strict=True)))
         finally:
             await http.close()
 
-    async def _send_one(self, client, item, delay, repace=None, late_tolerance=0.1):
-        due = time.monotonic() + delay
+    async def _send_one(self, client, item, delay, repace=None, on_result=None):
         if delay > 0:
             await asyncio.sleep(delay)
-        if repace is not None and time.monotonic() - due > late_tolerance:
-            await asyncio.sleep(repace(item))
+        for _ in range(_MAX_REPACES):
+            wait = 0.0 if repace is None else repace(item)
+            if wait is None or wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        else:
+            wait = None
+        if wait is None:
+            return SendResult(THROTTLED, error_code=PACED, error_message="not sent: held back by the rate limiter")
+        result = await self._create(client, item)
+        if on_result is not None:
+            on_result(item, result)
+        return result
+
+    async def _create(self, client, item):
         record = {}
         _exchange.set(record)
         started = time.monotonic()
@@ -193,20 +211,29 @@ class TwilioGateway(Gateway):
 
     # --- reading (reconciliation, receipts) ------------------------------------------------------
 
-    def find_sent(self, to, body, since):
-        """Messages the gateway holds for `to` with exactly `body`, created at or after `since`
-        (Messages list filtered by To and DateSent, then by To alone for ones not sent yet)."""
+    def find_sent(self, to, body, since, until=None):
+        """Texts the gateway holds for `to` that carry `body` (as Twilio may have changed it, see
+        body_match), created in [since, until]; the best matches first, then the earliest.
+
+        Reads every page of two lists: the texts to `to` sent on the window's days (DateSent
+        filters are by day), and every text to `to` (one still queued at Twilio has no DateSent
+        yet). Twilio's clock is not ours: the caller widens the window for that."""
         found = {}
         client = self._client(_RecordingClient(timeout=self.timeout))
-        day = since.date()
-        for kwargs in ({"to": to, "date_sent_after": day.isoformat()}, {"to": to}):
-            for remote in client.messages.list(limit=200, **kwargs):
+        days = {"date_sent_after": since.date().isoformat()}
+        if until is not None:
+            days["date_sent_before"] = until.date().isoformat()
+        for kwargs in (days, {}):
+            for remote in client.messages.stream(to=to, page_size=self.list_page_size, **kwargs):
                 created = remote.date_created
-                if remote.body == body and (created is None or created >= since):
-                    found[remote.sid] = _remote(remote)
-            if found:
-                break
-        return sorted(found.values(), key=lambda m: (m.date_created is None, m.date_created))
+                if remote.sid in found or (created is not None and (
+                        created < since or (until is not None and created > until))):
+                    continue
+                score = body_match(body, remote.body)
+                if score:
+                    found[remote.sid] = (score, created, remote)
+        ranked = sorted(found.values(), key=lambda f: (-f[0], f[1] is None, f[1]))
+        return [_remote(remote) for _, _, remote in ranked]
 
     def fetch(self, gateway_id):
         client = self._client(_RecordingClient(timeout=self.timeout))
@@ -216,6 +243,44 @@ class TwilioGateway(Gateway):
         """One cheap authenticated read: fails on a bad token, account or base URL."""
         client = self._client(_RecordingClient(timeout=self.timeout))
         client.messages.list(limit=1)
+
+
+# What Twilio (Smart Encoding) or a carrier may replace in a body, beyond Unicode compatibility forms.
+_LOOKALIKES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u201c": '"',
+                             "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2013": "-", "\u2014": "-",
+                             "\u2015": "-", "\u2212": "-", "\u200b": "", "\u200c": "", "\u200d": "",
+                             "\ufeff": ""})
+_SIGNATURE = re.compile(r"【[^【】]{1,30}】")
+# What Twilio or a carrier may add around a text: an opt-out line ("Reply STOP to unsubscribe",
+# 回复TD退订, 拒收请回复R) or a trial account's "Sent from your Twilio trial account - ".
+_ADDED = re.compile(r"stop|unsubscribe|退订|td|拒收|twilio")
+_ADDED_ROOM = 40
+
+
+def _normalised(body):
+    text = unicodedata.normalize("NFKC", body or "").translate(_LOOKALIKES)
+    return "".join(_SIGNATURE.sub("", text).split()).casefold()
+
+
+def body_match(ours, theirs):
+    """How surely `theirs`, a body as Twilio lists it, is the text we sent as `ours`:
+    3 the same; 2 the same once normalised (Unicode compatibility forms and Smart Encoding's
+    look-alikes, whitespace, the 【signature】 moved or dropped); 1 one holds the other (Twilio or
+    a carrier truncated or split it, or added an opt-out line or a trial notice); 0 not ours."""
+    if not ours or not theirs:
+        return 0
+    if ours == theirs:
+        return 3
+    a, b = _normalised(ours), _normalised(theirs)
+    if not a or not b:
+        return 0
+    if a == b:
+        return 2
+    if a in b and len(b) - len(a) <= _ADDED_ROOM and _ADDED.search(b.replace(a, "", 1)):
+        return 1
+    if b in a and len(b) >= max(16, len(a) // 4):
+        return 1
+    return 0
 
 
 def _remote(instance):
