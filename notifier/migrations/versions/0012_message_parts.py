@@ -1,7 +1,7 @@
 """message_parts: each part of a long text with its own gateway id and report (CMPP)
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-01 22:40:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from notifier.types import UTCDateTime
 
 revision = '0012'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
