@@ -183,13 +183,23 @@ class _Link:
         self.reader, self.writer = reader, writer
         self.slots = asyncio.Semaphore(window)
         self.pending = {}  # Sequence_Id -> Future of the response PDU
+        self._out = []
         self.heard = time.monotonic()
         self.lost = False
 
     def send(self, pdu):
+        """Queue a PDU; everything queued in one turn of the loop leaves in one write (one
+        system call for a burst of submits and answers, rather than one each)."""
         if self.lost or self.writer.is_closing():
             raise _NotSent()
-        self.writer.write(pdu.pack())
+        self._out.append(pdu.pack())
+        if len(self._out) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self):
+        if self._out and not self.writer.is_closing():
+            self.writer.write(b"".join(self._out))
+        self._out.clear()
 
     async def request(self, pdu, timeout):
         future = asyncio.get_running_loop().create_future()
