@@ -472,7 +472,9 @@ class Session:
         pause = 0.05
         while True:
             result = await self._send_part_once(dest, src, part)
-            if result.outcome not in (FLOW_CONTROL, TRANSIENT) or time.monotonic() >= deadline:
+            if result.outcome not in (FLOW_CONTROL, TRANSIENT) or self._closing:
+                return result
+            if time.monotonic() >= deadline:
                 return result
             await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, 2.0)
@@ -493,6 +495,8 @@ class Session:
                 dest_terminal_id=(dest,), msg_content=part.content,
             )
             async with link.slots:
+                if self._closing:  # close() is waiting for the window to empty: send no more
+                    return PartResult(part.number, TRANSIENT, error="closing")
                 try:
                     answer = await link.request(pdu, s.response_timeout)
                 except _NotSent:
