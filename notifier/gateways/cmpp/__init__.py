@@ -4,6 +4,7 @@
     text.py     message content: UCS-2 parts with the 05 00 03 header, decoding replies, reassembly
     numbers.py  terminal ids (11 digits out, E.164 in) and Src_Id = access number + extension
     session.py  an asyncio client session to an ISMG (no database): window, keep-alive, reconnect
+    events.py   what a session says: submit outcomes, status reports and replies
 
 No well-kept Python library covers CMPP 2.0, so this is hand-written, kept in this package, and
 property-tested (tests/gateways/cmpp). The simulator (notifier/simulator/cmpp) shares the codec.

@@ -40,11 +40,23 @@ from zoneinfo import ZoneInfo
 
 from . import codec, numbers
 from . import text as content
+from .events import (  # noqa: F401 (the session's vocabulary, importable from here)
+    ACCEPTED,
+    FLOW_CONTROL,
+    PARTIAL,
+    PERMANENT,
+    TRANSIENT,
+    UNKNOWN,
+    PartResult,
+    Reply,
+    Report,
+    SubmitResult,
+    reply_from,
+    report_from,
+)
 
 log = logging.getLogger(__name__)
 
-ACCEPTED, FLOW_CONTROL, TRANSIENT = "accepted", "flow_control", "transient"
-PERMANENT, UNKNOWN, PARTIAL = "permanent", "unknown", "partial"
 # Session states, for health checks: a gateway is up only when "ready".
 CONNECTING, READY, DOWN, REJECTED, CLOSED = "connecting", "ready", "down", "rejected", "closed"
 
@@ -101,73 +113,6 @@ class Settings:
         return cls(**{**values, **overrides})
 
 
-@dataclasses.dataclass
-class PartResult:
-    number: int
-    outcome: str
-    msg_id: str = None
-    result: int = None  # SUBMIT_RESP's Result, when one came
-    error: str = None
-
-
-@dataclasses.dataclass
-class SubmitResult:
-    outcome: str
-    parts: list
-    error: str = None
-
-    @property
-    def msg_ids(self):
-        return [p.msg_id for p in self.parts if p.msg_id]
-
-    @property
-    def gateway_id(self):
-        """The first part's Msg_Id, for a message's gateway id (reports come per part)."""
-        return self.msg_ids[0] if self.msg_ids else None
-
-    @property
-    def result(self):
-        """The Result code that decided the outcome, if the ISMG gave one."""
-        for part in self.parts:
-            if part.outcome != ACCEPTED:
-                return part.result
-        return 0 if self.parts else None
-
-
-@dataclasses.dataclass(frozen=True)
-class Report:
-    """A status report: what became of the part with Msg_Id `msg_id`."""
-
-    msg_id: str
-    stat: str  # DELIVRD, UNDELIV, EXPIRED, REJECTD, MA:xxxx, ...
-    to: str  # E.164
-    submit_time: str
-    done_time: str
-    deliver_msg_id: str  # the DELIVER's own Msg_Id
-    smsc_sequence: int = 0
-
-    @property
-    def delivered(self):
-        return self.stat == "DELIVRD"
-
-
-@dataclasses.dataclass(frozen=True)
-class Reply:
-    """A text from a phone (MO), its parts joined."""
-
-    sender: str  # E.164
-    dest_id: str  # the number written to: access number + extension
-    extension: str  # "" when written to the bare access number or to another number
-    text: str
-    msg_ids: tuple  # each part's DELIVER Msg_Id, in part order: msg_ids[0] names the reply
-    msg_fmt: int
-    complete: bool = True  # False: some parts never came ("…" marks where)
-
-    @property
-    def gateway_id(self):
-        return self.msg_ids[0]
-
-
 class _NotSent(Exception):
     """The link went before the request was written: nothing reached the ISMG."""
 
@@ -183,13 +128,23 @@ class _Link:
         self.reader, self.writer = reader, writer
         self.slots = asyncio.Semaphore(window)
         self.pending = {}  # Sequence_Id -> Future of the response PDU
+        self._out = []
         self.heard = time.monotonic()
         self.lost = False
 
     def send(self, pdu):
+        """Queue a PDU; everything queued in one turn of the loop leaves in one write (one
+        system call for a burst of submits and answers, rather than one each)."""
         if self.lost or self.writer.is_closing():
             raise _NotSent()
-        self.writer.write(pdu.pack())
+        self._out.append(pdu.pack())
+        if len(self._out) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self):
+        if self._out and not self.writer.is_closing():
+            self.writer.write(b"".join(self._out))
+        self._out.clear()
 
     async def request(self, pdu, timeout):
         future = asyncio.get_running_loop().create_future()
@@ -462,7 +417,9 @@ class Session:
         pause = 0.05
         while True:
             result = await self._send_part_once(dest, src, part)
-            if result.outcome not in (FLOW_CONTROL, TRANSIENT) or time.monotonic() >= deadline:
+            if result.outcome not in (FLOW_CONTROL, TRANSIENT) or self._closing:
+                return result
+            if time.monotonic() >= deadline:
                 return result
             await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, 2.0)
@@ -483,6 +440,8 @@ class Session:
                 dest_terminal_id=(dest,), msg_content=part.content,
             )
             async with link.slots:
+                if self._closing:  # close() is waiting for the window to empty: send no more
+                    return PartResult(part.number, TRANSIENT, error="closing")
                 try:
                     answer = await link.request(pdu, s.response_timeout)
                 except _NotSent:
@@ -540,13 +499,7 @@ class Session:
             return self._answer([token])
         if report is not None:
             self.stats["reports"] += 1
-            event = Report(
-                msg_id=codec.msg_id_str(report.msg_id), stat=report.stat,
-                to=numbers.e164(report.dest_terminal_id), submit_time=report.submit_time,
-                done_time=report.done_time, deliver_msg_id=codec.msg_id_str(pdu.msg_id),
-                smsc_sequence=report.smsc_sequence,
-            )
-            if await self._handle(event):
+            if await self._handle(report_from(pdu, report)):
                 self._answer([token])
             return
         concat, payload = (
@@ -564,13 +517,7 @@ class Session:
     async def _hand_on_reply(self, joined, pdu=None):
         if joined.duplicate:
             return self._answer(joined.tokens)
-        pdu = pdu or joined.meta
-        _, extension = numbers.split_dest_id(pdu.dest_id, self.settings.src_id)
-        event = Reply(
-            sender=numbers.e164(pdu.src_terminal_id), dest_id=pdu.dest_id, extension=extension,
-            text=joined.text, msg_ids=tuple(codec.msg_id_str(t[2]) for t in joined.firsts),
-            msg_fmt=pdu.msg_fmt, complete=joined.complete,
-        )
+        event = reply_from(pdu or joined.meta, joined, self.settings.src_id)
         self.stats["replies"] += 1
         if await self._handle(event):
             self._answer(joined.tokens)

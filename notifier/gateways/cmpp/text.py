@@ -50,6 +50,11 @@ def split_units(text):
     return pieces
 
 
+def part_count(text):
+    """How many SUBMITs a text costs on CMPP (for the compose page's count)."""
+    return len(split_units(text))
+
+
 def ucs2(text):
     return text.encode("utf-16-be", errors="replace")
 

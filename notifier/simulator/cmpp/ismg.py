@@ -67,7 +67,7 @@ class Ismg:
         self._numbers = itertools.count(1)
         self._msg_seq = itertools.count(self.rng.randrange(1 << 16))
         self._seq = itertools.count(self.rng.randrange(1 << 20))
-        self._bucket = [0.0, time.monotonic()]
+        self._bucket = [float("inf"), time.monotonic()]  # a full one-second bucket to start
         self._tasks = set()
         self.generation = 0
         self.loop = None
@@ -75,6 +75,8 @@ class Ismg:
     # -- control (called on the loop) ------------------------------------------------------
     def configure(self, **options):
         self.config = self.config.replace(**options)
+        if "rate_cap" in options:
+            self._bucket = [float("inf"), time.monotonic()]
         if "seed" in options:
             self.rng.seed(self.config.seed)
         return self.config

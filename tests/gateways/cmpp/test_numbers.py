@@ -1,5 +1,7 @@
 """Numbers on the link: 11 digits out, E.164 in, Src_Id = access number + extension."""
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from notifier.gateways.cmpp import numbers
 
@@ -46,3 +48,14 @@ def test_a_dest_id_splits_back_into_access_number_and_extension():
     assert numbers.split_dest_id("106571234527", "1065712345") == ("1065712345", "27")
     assert numbers.split_dest_id("1065712345", "1065712345") == ("1065712345", "")
     assert numbers.split_dest_id("10690000", "1065712345") == ("10690000", "")
+
+
+@given(st.from_regex(r"1[3-9]\d{9}", fullmatch=True), st.sampled_from(["", "86", "+86", "0086"]))
+def test_any_mainland_mobile_in_any_spelling_goes_out_as_11_digits_and_comes_back_as_e164(n, prefix):
+    assert numbers.terminal_id(prefix + n) == n
+    assert numbers.e164(prefix + n) == "+86" + n
+
+
+@given(st.from_regex(r"\d{1,15}", fullmatch=True), st.from_regex(r"\d{0,6}", fullmatch=True))
+def test_an_extension_comes_back_from_the_dest_id_it_made(access, extension):
+    assert numbers.split_dest_id(numbers.src_id(access, extension), access) == (access, extension)

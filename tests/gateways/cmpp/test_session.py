@@ -295,6 +295,28 @@ def test_close_terminates_the_session(sim):
     assert stats["terminates_received"] == 1
 
 
+def test_close_lets_submits_in_flight_be_answered_and_sends_no_more(sim):
+    sim.configure(latency_ms=100)
+    to = numbers(60)
+
+    async def body():
+        session = Session(sim.settings(window=16))
+        await session.start()
+        await session.wait_ready(10)
+        sending = asyncio.gather(*(session.submit(n, NOTICE) for n in to))
+        await until(lambda: session.stats["parts_sent"] >= 16 or session._link.pending)
+        await session.close()
+        return await sending
+
+    results = run(body())
+    by_outcome = collections.defaultdict(set)
+    for number, result in zip(to, results, strict=True):
+        by_outcome[result.outcome].add(number.removeprefix("+86"))
+    assert set(by_outcome) == {cmpp.ACCEPTED, cmpp.TRANSIENT}  # nothing left unknown
+    assert {m["dest"][0] for m in sim.messages()} == by_outcome[cmpp.ACCEPTED]
+    assert sim.wait_until(lambda: sim.stats().get("terminates_received")) == 1
+
+
 def test_an_ismg_that_ends_the_session_is_answered_and_found_again_when_it_is_back():
     first = CmppSim()
     port = first.port
