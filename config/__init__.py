@@ -47,7 +47,11 @@ class Config:
     SMS_SEND_LEASE_SECONDS = _int("SMS_SEND_LEASE_SECONDS", 120)  # `sending` longer than this: reconcile
     SMS_RECONCILE_DELAY_SECONDS = float(_env("SMS_RECONCILE_DELAY_SECONDS", "60"))  # after a timed-out call
     SMS_REQUEUE_AFTER_SECONDS = _int("SMS_REQUEUE_AFTER_SECONDS", 300)  # `queued` untouched this long: queue again
-    SMS_RECEIPT_POLL_AFTER_SECONDS = _int("SMS_RECEIPT_POLL_AFTER_SECONDS", 3600)  # `sent` without receipt: ask
+    # `sent` without a receipt: ask the gateway this long after sending, then after as long again
+    # (at most the max interval); close as "sent, no receipt" after the max age.
+    SMS_RECEIPT_POLL_AFTER_SECONDS = _int("SMS_RECEIPT_POLL_AFTER_SECONDS", 180)
+    SMS_RECEIPT_POLL_MAX_INTERVAL_SECONDS = _int("SMS_RECEIPT_POLL_MAX_INTERVAL_SECONDS", 3600)
+    SMS_RECEIPT_MAX_AGE_HOURS = float(_env("SMS_RECEIPT_MAX_AGE_HOURS", "72"))
     SMS_SWEEP_INTERVAL_SECONDS = float(_env("SMS_SWEEP_INTERVAL_SECONDS", "30"))
     SMS_VALIDITY_PERIOD = _int("SMS_VALIDITY_PERIOD", 14400)  # seconds Twilio may keep trying (1..36000)
     SMS_RATE_MAX_WAIT = float(_env("SMS_RATE_MAX_WAIT", "5"))  # longer waits re-queue with a countdown

@@ -4,8 +4,9 @@
   looked up at the gateway (Messages list by To and DateSent, matched on body and creation time):
   adopted when the gateway has it, queued again when it does not. Nothing is resent before that.
 - `sweep()`: the periodic job. Queues again messages `queued` but not moving (a flushed or
-  restarted Redis), reconciles `sending` rows past their lease, polls receipts of `sent` rows
-  left without one, and purges old gateway exchanges.
+  restarted Redis) and `pending` ones left unqueued, reconciles `sending` rows past their lease,
+  polls receipts of `sent` rows left without one (each once per interval, see receipts.py),
+  closes those past the receipt deadline, and purges old gateway exchanges.
 """
 import logging
 from datetime import timedelta
@@ -15,9 +16,17 @@ from sqlalchemy import delete, or_, select, update
 
 from notifier.delivery import dispatch
 from notifier.delivery.gateway import reconcile_window_start
-from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, GatewayExchange, Message
+from notifier.delivery.models import (
+    FAILED,
+    PENDING,
+    QUEUED,
+    SENDING,
+    SENT,
+    GatewayExchange,
+    Message,
+)
 from notifier.delivery.outbox import record_event, record_events
-from notifier.delivery.receipts import apply_gateway_status
+from notifier.delivery.receipts import apply_gateway_status, claim_due_polls, close_unconfirmed
 from notifier.delivery.sending import get_gateway
 from notifier.extensions import db
 from notifier.timeutil import utcnow
@@ -78,30 +87,12 @@ def reconcile(message_id, gateway=None, source="reconcile"):
     return "requeued"
 
 
-def poll_receipt(message_id, gateway=None):
-    """Ask the gateway for the status of a `sent` message that got no receipt."""
-    gateway = gateway or get_gateway()
-    gateway_id = db.session.scalar(select(Message.gateway_id).where(Message.id == message_id, Message.status == SENT))
-    db.session.commit()
-    db.session.close()
-    if not gateway_id:
-        return None
-    remote = gateway.fetch(gateway_id)
-    message = db.session.scalar(select(Message).where(Message.id == message_id).with_for_update())
-    apply_gateway_status(message, remote.gateway_id, remote.status, remote.error_code, remote.error_message,
-                         source="sweeper")
-    message.updated_at = utcnow()  # polled: not again before the next interval
-    db.session.commit()
-    return message.status
-
-
 def sweep(now=None):
     """One pass of the periodic sweeper. Returns what it did, by kind."""
     config = current_app.config
     now = now or utcnow()
     stale_queued = now - timedelta(seconds=float(config["SMS_REQUEUE_AFTER_SECONDS"]))
     lease_over = now - timedelta(seconds=float(config["SMS_SEND_LEASE_SECONDS"]))
-    receipt_due = now - timedelta(seconds=float(config["SMS_RECEIPT_POLL_AFTER_SECONDS"]))
 
     # Queued but not moving: the task was lost (Redis flushed or restarted). Duplicated tasks
     # are harmless: only one claim can win.
@@ -111,13 +102,19 @@ def sweep(now=None):
                                      or_(Message.queued_at.is_(None), Message.queued_at < stale_queued))
             .order_by(Message.id).limit(SWEEP_LIMIT).scalar_subquery()))
         .values(queued_at=now).returning(Message.id)).all()
-    requeue.sort()
     record_events([(mid, "sweep", QUEUED, "sweeper", "queued again: not moving") for mid in requeue])
+    # Written but never queued: whoever wrote them stopped before queueing them.
+    stranded = db.session.scalars(
+        update(Message).where(Message.id.in_(
+            select(Message.id).where(Message.status == PENDING, Message.created_at < stale_queued)
+            .order_by(Message.id).limit(SWEEP_LIMIT).scalar_subquery()), Message.status == PENDING)
+        .values(status=QUEUED, queued_at=now, updated_at=now).returning(Message.id)).all()
+    record_events([(mid, "sweep", QUEUED, "sweeper", "queued: left pending") for mid in stranded])
+    requeue = sorted(requeue + stranded)
     lost = db.session.scalars(select(Message.id).where(Message.status == SENDING, Message.claimed_at < lease_over)
                               .order_by(Message.id).limit(SWEEP_LIMIT)).all()
-    unconfirmed = db.session.scalars(
-        select(Message.id).where(Message.status == SENT, Message.sent_at < receipt_due, Message.updated_at < receipt_due)
-        .order_by(Message.id).limit(SWEEP_LIMIT)).all()
+    closed = close_unconfirmed(now, SWEEP_LIMIT)
+    unconfirmed = claim_due_polls(now, SWEEP_LIMIT)
     retention = now - timedelta(days=int(config["GATEWAY_EXCHANGE_RETENTION_DAYS"]))
     purged = db.session.execute(delete(GatewayExchange).where(GatewayExchange.at < retention)).rowcount
     db.session.commit()
@@ -127,7 +124,8 @@ def sweep(now=None):
         dispatch.reconcile_message(mid)
     for mid in unconfirmed:
         dispatch.poll_receipt(mid)
-    done = {"requeued": len(requeue), "reconcile": len(lost), "poll": len(unconfirmed), "purged": purged}
+    done = {"requeued": len(requeue), "reconcile": len(lost), "poll": len(unconfirmed), "closed": len(closed),
+            "purged": purged}
     if any(done.values()):
         log.info("sweep: %s", done)
     return done

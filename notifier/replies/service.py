@@ -88,8 +88,7 @@ def send_help(row):
         log.info("help request from %s: not a number we can text", row.from_number)
         return None
     body = current_app.config.get("SMS_SIGNATURE", "") + text
-    messages = outbox.create_messages([outbox.Recipient(to=to, deputy_id=row.deputy_id)], body)
-    outbox.enqueue([m.id for m in messages])
+    messages = outbox.create_messages([outbox.Recipient(to=to, deputy_id=row.deputy_id)], body, queue=True)
     return messages[0]
 
 

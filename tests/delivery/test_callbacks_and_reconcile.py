@@ -17,7 +17,8 @@ from notifier.delivery.models import (
     MessageEvent,
 )
 from notifier.delivery.outbox import create_messages, enqueue
-from notifier.delivery.reconcile import poll_receipt, reconcile, sweep
+from notifier.delivery.receipts import poll_receipt
+from notifier.delivery.reconcile import reconcile, sweep
 from notifier.delivery.sending import deliver
 from notifier.extensions import db
 from notifier.simulator import DEFAULT_AUTH_TOKEN
