@@ -38,6 +38,9 @@ class Config:
     TWILIO_FROM_NUMBER = _env("TWILIO_FROM_NUMBER")
     TWILIO_MESSAGING_SERVICE_SID = _env("TWILIO_MESSAGING_SERVICE_SID")
     TWILIO_API_BASE_URL = _env("TWILIO_API_BASE_URL", "https://api.twilio.com")
+    # The numbers deputies text (comma-separated), whose inbound list the catch-up reads; default:
+    # TWILIO_FROM_NUMBER. Set it when sending through a Messaging Service.
+    TWILIO_INBOUND_NUMBERS = _env("TWILIO_INBOUND_NUMBERS")
     SMS_RATE_LIMIT = float(_env("SMS_RATE_LIMIT", "10"))
     SMS_SIGNATURE = _env("SMS_SIGNATURE", "【县人大常委会】")
     # Delivery engine (issue 3). Every countdown stays well below the broker's visibility timeout.
@@ -58,6 +61,10 @@ class Config:
     SEND_BATCH_SIZE = _int("SEND_BATCH_SIZE", 50)  # messages per send task, sent concurrently
     TWILIO_HTTP_TIMEOUT = float(_env("TWILIO_HTTP_TIMEOUT", "15"))
     GATEWAY_EXCHANGE_RETENTION_DAYS = _int("GATEWAY_EXCHANGE_RETENTION_DAYS", 30)
+    # Webhooks the database could not take wait here (default: <instance>/webhook-spool; put it on
+    # a persistent volume) and are drained this often by each web process (0: only by the CLI).
+    WEBHOOK_SPOOL_DIR = _env("WEBHOOK_SPOOL_DIR")
+    WEBHOOK_DRAIN_INTERVAL_SECONDS = float(_env("WEBHOOK_DRAIN_INTERVAL_SECONDS", "5"))
     BROKER_VISIBILITY_TIMEOUT = _int("BROKER_VISIBILITY_TIMEOUT", 3600)
     QUIET_HOURS = _env("QUIET_HOURS", "")
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")

@@ -67,6 +67,17 @@ class RemoteMessage:
     error_message: str = None
 
 
+@dataclasses.dataclass
+class InboundText:
+    """A text a phone sent to one of our numbers, as the gateway lists it."""
+
+    gateway_id: str
+    from_: str
+    to: str
+    body: str
+    received_at: object
+
+
 def classify_error(status, code):
     """Map an HTTP status and a Twilio error code to transient or permanent."""
     code = int(code) if code not in (None, "") else None
@@ -130,6 +141,7 @@ class TwilioGateway:
     """Twilio Programmable Messaging through the official client, at `api_base_url` when set."""
 
     name = "twilio"
+    inbound_numbers = ()  # the numbers deputies text, whose inbound list `list_inbound` reads
 
     def __init__(self, account_sid, auth_token, api_base_url=None, timeout=15.0, validity_period=None):
         if not account_sid or not auth_token:
@@ -143,8 +155,11 @@ class TwilioGateway:
 
     @classmethod
     def from_config(cls, config):
-        return cls(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config.get("TWILIO_API_BASE_URL"),
-                   timeout=config.get("TWILIO_HTTP_TIMEOUT", 15), validity_period=config.get("SMS_VALIDITY_PERIOD"))
+        gateway = cls(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config.get("TWILIO_API_BASE_URL"),
+                      timeout=config.get("TWILIO_HTTP_TIMEOUT", 15), validity_period=config.get("SMS_VALIDITY_PERIOD"))
+        numbers = config.get("TWILIO_INBOUND_NUMBERS") or config.get("TWILIO_FROM_NUMBER") or ""
+        gateway.inbound_numbers = tuple(n.strip() for n in numbers.split(",") if n.strip())
+        return gateway
 
     def _client(self, http_client):
         client = Client(self.account_sid, self.auth_token, http_client=http_client)
@@ -248,6 +263,19 @@ class TwilioGateway:
     def fetch(self, gateway_id):
         client = self._client(_RecordingClient(timeout=self.timeout))
         return _remote(client.messages(gateway_id).fetch())
+
+    def list_inbound(self, since):
+        """Texts received on `inbound_numbers` at or after `since`, oldest first (Messages list
+        filtered by To and DateSent from that day, direction inbound)."""
+        client = self._client(_RecordingClient(timeout=self.timeout))
+        found = {}
+        for number in self.inbound_numbers:
+            for remote in client.messages.list(to=number, date_sent_after=since.date().isoformat(), page_size=1000):
+                received = remote.date_sent or remote.date_created
+                if remote.direction == "inbound" and (received is None or received >= since):
+                    found[remote.sid] = InboundText(gateway_id=remote.sid, from_=remote.from_, to=remote.to,
+                                                    body=remote.body or "", received_at=received)
+        return sorted(found.values(), key=lambda m: (m.received_at is None, m.received_at))
 
 
 def _remote(instance):

@@ -14,6 +14,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
+from notifier.delivery import inbox
 from notifier.delivery.models import DELIVERED, FAILED, RANK, SENT, UNDELIVERED, Message
 from notifier.delivery.outbox import record_event, record_events
 from notifier.delivery.sending import get_gateway
@@ -21,6 +22,7 @@ from notifier.extensions import db
 from notifier.timeutil import utcnow
 
 NO_RECEIPT = "no_receipt"  # the event kind of a text closed without a final receipt
+STATUS_CALLBACK = "twilio.status"  # the kind of webhook request kept by inbox.accept
 
 # Twilio's message statuses -> ours. Everything before delivery counts as `sent` (provisional).
 TWILIO_STATUS = {
@@ -89,6 +91,11 @@ def apply_status_callback(message_id, params, at=None):
                          at=at)
     db.session.commit()
     return message
+
+
+@inbox.handler(STATUS_CALLBACK)
+def _kept_status_callback(entry):
+    return apply_status_callback(entry["message_id"], entry["form"], at=inbox.received_at(entry))
 
 
 # --- receipts that do not come -------------------------------------------------------------------
