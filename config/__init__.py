@@ -90,6 +90,9 @@ class Config:
     TWILIO_FROM_NUMBER = _env("TWILIO_FROM_NUMBER")
     TWILIO_MESSAGING_SERVICE_SID = _env("TWILIO_MESSAGING_SERVICE_SID")
     TWILIO_API_BASE_URL = _env("TWILIO_API_BASE_URL", "https://api.twilio.com")
+    # The numbers deputies text (comma-separated), whose inbound list the catch-up reads; default:
+    # TWILIO_FROM_NUMBER. Set it when sending through a Messaging Service.
+    TWILIO_INBOUND_NUMBERS = _env("TWILIO_INBOUND_NUMBERS")
     SMS_RATE_LIMIT = _float("SMS_RATE_LIMIT", "10", at_least=0.01)
     SMS_SIGNATURE = _env("SMS_SIGNATURE", "【县人大常委会】")
     # Delivery engine (issue 3). Every countdown stays well below the broker's visibility timeout.
@@ -108,13 +111,21 @@ class Config:
     SMS_SEND_LEASE_SECONDS = _int("SMS_SEND_LEASE_SECONDS", 120)  # `sending` longer than this: reconcile
     SMS_RECONCILE_DELAY_SECONDS = _float("SMS_RECONCILE_DELAY_SECONDS", "60")  # after a timed-out call
     SMS_REQUEUE_AFTER_SECONDS = _int("SMS_REQUEUE_AFTER_SECONDS", 300)  # `queued` untouched this long: queue again
-    SMS_RECEIPT_POLL_AFTER_SECONDS = _int("SMS_RECEIPT_POLL_AFTER_SECONDS", 3600)  # `sent` without receipt: ask
+    # `sent` without a receipt: ask the gateway this long after sending, then after as long again
+    # (at most the max interval); close as "sent, no receipt" after the max age.
+    SMS_RECEIPT_POLL_AFTER_SECONDS = _int("SMS_RECEIPT_POLL_AFTER_SECONDS", 180, at_least=1)
+    SMS_RECEIPT_POLL_MAX_INTERVAL_SECONDS = _int("SMS_RECEIPT_POLL_MAX_INTERVAL_SECONDS", 3600, at_least=1)
+    SMS_RECEIPT_MAX_AGE_HOURS = _float("SMS_RECEIPT_MAX_AGE_HOURS", "72", at_least=0.01)
     SMS_SWEEP_INTERVAL_SECONDS = _float("SMS_SWEEP_INTERVAL_SECONDS", "30", at_least=1)
     SMS_VALIDITY_PERIOD = _int("SMS_VALIDITY_PERIOD", 14400, at_least=1, at_most=36000)  # seconds Twilio may keep trying (1..36000)
     SMS_RATE_MAX_WAIT = _float("SMS_RATE_MAX_WAIT", "5")  # longer waits re-queue with a countdown
     SEND_BATCH_SIZE = _int("SEND_BATCH_SIZE", 50, at_least=1)  # messages per send task, sent concurrently
     TWILIO_HTTP_TIMEOUT = _float("TWILIO_HTTP_TIMEOUT", "15", at_least=0.1)
     GATEWAY_EXCHANGE_RETENTION_DAYS = _int("GATEWAY_EXCHANGE_RETENTION_DAYS", 30)
+    # Webhooks the database could not take wait here (default: <instance>/webhook-spool; put it on
+    # a persistent volume) and are drained this often by each web process (0: only by the CLI).
+    WEBHOOK_SPOOL_DIR = _env("WEBHOOK_SPOOL_DIR")
+    WEBHOOK_DRAIN_INTERVAL_SECONDS = _float("WEBHOOK_DRAIN_INTERVAL_SECONDS", "5")
     BROKER_VISIBILITY_TIMEOUT = _int("BROKER_VISIBILITY_TIMEOUT", 3600, at_least=60)
     QUIET_HOURS = _env("QUIET_HOURS", "")
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")

@@ -60,9 +60,10 @@ def register_commands(app):
     from notifier.roster.cli import roster
 
     app.cli.add_command(roster)
-    from notifier.delivery.cli import delivery
+    from notifier.delivery.cli import delivery, webhooks
 
     app.cli.add_command(delivery)
+    app.cli.add_command(webhooks)
     from notifier.simulator.cli import simulator
 
     app.cli.add_command(simulator)

@@ -25,8 +25,9 @@ SEEDED_TABLES = {"levels", "alembic_version"}
 
 
 @pytest.fixture(scope="session")
-def app():
-    app = create_app("testing")
+def app(tmp_path_factory):
+    # Webhooks the database could not take are spooled here, not in the instance folder.
+    app = create_app("testing", WEBHOOK_SPOOL_DIR=str(tmp_path_factory.mktemp("webhook-spool")))
     with app.app_context():
         _reset_schema()
         from flask_migrate import upgrade

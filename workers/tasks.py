@@ -29,7 +29,7 @@ def reconcile(message_id):
 @shared_task(name="delivery.poll_receipt")
 def poll_receipt(message_id):
     """Ask the gateway for the final status of a message that got no receipt."""
-    from notifier.delivery.reconcile import poll_receipt as poll
+    from notifier.delivery.receipts import poll_receipt as poll
 
     return poll(message_id)
 

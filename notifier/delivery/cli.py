@@ -40,3 +40,32 @@ def sweep_now():
     from notifier.delivery.reconcile import sweep
 
     click.echo(json.dumps(sweep()))
+
+
+webhooks = click.Group("webhooks", help="Webhook requests kept while the database was unavailable.")
+
+
+@webhooks.command("drain")
+@click.option("--retry-failed", is_flag=True, help="First put back the entries that failed before.")
+@with_appcontext
+def drain_now(retry_failed):
+    """Handle the webhook requests waiting in this host's spool (WEBHOOK_SPOOL_DIR)."""
+    from notifier.delivery import inbox
+
+    box = inbox.spool()
+    if retry_failed:
+        click.echo(f"put back {box.retry_failed()} failed entries")
+    counts = inbox.drain()
+    click.echo(json.dumps(counts))
+    if counts["left"]:
+        raise click.ClickException(f"the database is unavailable: {counts['left']} entries still wait in {box.directory}")
+
+
+@webhooks.command("status")
+@with_appcontext
+def spool_status():
+    """How many webhook requests wait in this host's spool, and how many failed."""
+    from notifier.delivery import inbox
+
+    box = inbox.spool()
+    click.echo(json.dumps({"directory": box.directory, "waiting": len(box.names()), "failed": len(box.failed_names())}))

@@ -4,6 +4,7 @@ The `messages` table is the outbox: a row exists before any task is queued, and 
 truth about where a text is (Redis only carries work).
 """
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_
 
 from notifier.extensions import db
 from notifier.timeutil import utcnow
@@ -32,6 +33,8 @@ class Message(db.Model):
         db.Index("ix_messages_status_claimed_at", "status", "claimed_at"),
         db.Index("ix_messages_status_sent_at", "status", "sent_at"),
         db.Index("ix_messages_gateway_status", "gateway", "status"),  # a connector's queue
+        # Receipt polls due, and `sent` rows still open, without scanning the ones closed long ago.
+        db.Index("ix_messages_receipts", "status", "receipt_closed_at", "receipt_poll_at"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -59,6 +62,12 @@ class Message(db.Model):
     sent_at = db.Column(UTCDateTime)
     delivered_at = db.Column(UTCDateTime)
     failed_at = db.Column(UTCDateTime)
+    # `sent` without a final receipt: when the next poll of the gateway is due (NULL: none queued
+    # yet, due SMS_RECEIPT_POLL_AFTER_SECONDS after sent_at), set when a poll is queued; and when
+    # the text was closed as "sent, no receipt" after SMS_RECEIPT_MAX_AGE_HOURS. A closed text
+    # stays `sent` (a late receipt still moves it on) but counts as settled for its notice.
+    receipt_poll_at = db.Column(UTCDateTime)
+    receipt_closed_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -70,6 +79,12 @@ class Message(db.Model):
 
     def __repr__(self):
         return f"<Message {self.id} {self.to} {self.status}>"
+
+
+def unsettled():
+    """SQL condition: a message that may still move (not final, and not closed without a receipt)."""
+    return and_(Message.status.not_in(tuple(FINAL_STATUSES)),
+                or_(Message.status != SENT, Message.receipt_closed_at.is_(None)))
 
 
 class MessageEvent(db.Model):
@@ -121,3 +136,11 @@ class MessagePart(db.Model):
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (db.UniqueConstraint("gateway", "gateway_id", name="uq_message_parts_gateway_gateway_id"),)
+class GatewayCursor(db.Model):
+    """How far one of a gateway's lists has been read (e.g. "twilio.inbound"), so that each
+    catch-up starts where the last complete one did."""
+
+    __tablename__ = "gateway_cursors"
+    name = db.Column(db.String(64), primary_key=True)
+    position = db.Column(UTCDateTime, nullable=False)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)

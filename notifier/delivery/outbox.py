@@ -1,7 +1,10 @@
-"""The outbox: message rows are created first, then queued; tasks carry ids only.
+"""The outbox: message rows are written first, then their tasks are queued; tasks carry ids only.
 
-    messages = create_messages(deputies, body, notice_id=notice.id)   # rows, status pending/skipped
-    enqueue([m.id for m in messages])                                 # pending -> queued, tasks sent
+    messages = create_messages(deputies, body, queue=True)   # rows `queued` (or `skipped`), tasks sent
+
+Rows meant to be sent are written `queued` in the transaction that inserts them, so a crash after
+that commit leaves rows the sweeper queues again; nothing waits on a second transaction. Rows
+written `pending` (queue=False) wait for `enqueue`, and the sweeper queues any left so too long.
 """
 import dataclasses
 
@@ -58,15 +61,20 @@ def _recipient(item):
     raise TypeError(f"not a recipient: {item!r}")
 
 
-def create_messages(recipients, body=None, notice_id=None, sender=None, commit=True):
+def create_messages(recipients, body=None, notice_id=None, sender=None, commit=True, queue=False):
     """One `messages` row per recipient (Deputy, Recipient, dict or E.164 string).
 
     Opted-out or inactive deputies get a `skipped` row with the reason, so the delivery log says
     why they got nothing. With a notice, a deputy who already has a message for it keeps that one
     (calling twice creates nothing new). Returns the rows, in recipient order.
+
+    queue=True writes the new rows `queued` and, once committed here, queues their send tasks;
+    with commit=False as well, call `send_queued(rows)` after your own commit (or leave them to
+    the sweeper). Otherwise rows are `pending` until `enqueue`.
     """
     sender = default_sender() if sender is None else sender
     now = utcnow()
+    fresh = QUEUED if queue else PENDING
     existing = {}
     if notice_id is not None:
         existing = {m.deputy_id: m for m in db.session.scalars(select(Message).where(Message.notice_id == notice_id))}
@@ -82,7 +90,8 @@ def create_messages(recipients, body=None, notice_id=None, sender=None, commit=T
         info = count_segments(text)
         new_rows.append({"notice_id": notice_id, "deputy_id": recipient.deputy_id, "to": recipient.to, "body": text,
                          "segments": info.segments, "encoding": info.encoding, "sender": sender,
-                         "status": SKIPPED if recipient.skip_reason else PENDING,
+                         "status": SKIPPED if recipient.skip_reason else fresh,
+                         "queued_at": None if recipient.skip_reason or not queue else now,
                          "error_message": recipient.skip_reason, "attempts": 0, "created_at": now, "updated_at": now})
         slots.append(len(rows))
         rows.append(None)
@@ -95,11 +104,23 @@ def create_messages(recipients, body=None, notice_id=None, sender=None, commit=T
                                      .execution_options(insertmanyvalues_page_size=100), new_rows).all()
         for slot, message in zip(slots, created, strict=True):
             rows[slot] = message
-        record_events([(m.id, "status", SKIPPED, "worker", m.error_message) for m in created if m.status == SKIPPED])
+        record_events([(m.id, "status", m.status, "worker", m.error_message)
+                       for m in created if m.status in (SKIPPED, QUEUED)])
     rows = [r for r in rows if r is not None and r is not True]
     if commit:
         _commit_keeping(rows)
+        if queue:
+            send_queued(rows)
     return rows
+
+
+def send_queued(rows, countdown=None):
+    """Queue the send tasks of committed `queued` rows (Message objects or ids); the rows are the
+    truth, so a task lost here is queued again by the sweeper."""
+    ids = sorted({getattr(row, "id", row) for row in rows
+                  if not isinstance(row, Message) or row.status == QUEUED})
+    dispatch.send_messages(ids, countdown)
+    return ids
 
 
 def _commit_keeping(rows):

@@ -5,8 +5,9 @@
   its claim): adopted when the gateway has it, queued again when it does not. Nothing is resent
   before that, and nothing is written onto a claim other than the one settled.
 - `sweep()`: the periodic job. Queues again messages `queued` but not moving (a flushed or
-  restarted Redis), reconciles `sending` rows past their lease, polls receipts of `sent` rows
-  left without one, and purges old gateway exchanges.
+  restarted Redis) and `pending` ones left unqueued, reconciles `sending` rows past their lease,
+  polls receipts of `sent` rows left without one (each once per interval, see receipts.py),
+  closes those past the receipt deadline, and purges old gateway exchanges.
 """
 import logging
 from datetime import timedelta
@@ -16,9 +17,17 @@ from sqlalchemy import delete, func, or_, select, update
 
 from notifier.delivery import dispatch
 from notifier.delivery.clock import db_now
-from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, GatewayExchange, Message
+from notifier.delivery.models import (
+    FAILED,
+    PENDING,
+    QUEUED,
+    SENDING,
+    SENT,
+    GatewayExchange,
+    Message,
+)
 from notifier.delivery.outbox import record_event, record_events
-from notifier.delivery.receipts import apply_gateway_status
+from notifier.delivery.receipts import apply_gateway_status, claim_due_polls, close_unconfirmed
 from notifier.delivery.sending import get_gateway, give_up_reason
 from notifier.extensions import db
 from notifier.gateways.base import CONNECTOR, RemoteMessage
@@ -110,25 +119,6 @@ def reconcile_window(claimed_at, lease, slack_seconds=60):
     return claimed_at - slack, claimed_at + lease + slack
 
 
-def poll_receipt(message_id, gateway=None):
-    """Ask the gateway for the status of a `sent` message that got no receipt."""
-    row = db.session.execute(select(Message.gateway_id, Message.gateway)
-                             .where(Message.id == message_id, Message.status == SENT)).first()
-    db.session.commit()
-    db.session.close()
-    if row is None or not row.gateway_id:
-        return None
-    remote = (gateway or get_gateway(row.gateway)).fetch(row.gateway_id)
-    if remote is None:  # this gateway cannot be asked: its receipts come to us or not at all
-        return None
-    message = db.session.scalar(select(Message).where(Message.id == message_id).with_for_update())
-    apply_gateway_status(message, remote.gateway_id, remote.status, remote.error_code, remote.error_message,
-                         source="sweeper")
-    message.updated_at = utcnow()  # polled: not again before the next interval
-    db.session.commit()
-    return message.status
-
-
 def sweep(now=None):
     """One pass of the periodic sweeper. Returns what it did, by kind."""
     config = current_app.config
@@ -136,7 +126,6 @@ def sweep(now=None):
     stale_queued = now - timedelta(seconds=float(config["SMS_REQUEUE_AFTER_SECONDS"]))
     # Claim times are the database's: so is the end of their lease.
     lease_over = db_now() - timedelta(seconds=float(config["SMS_SEND_LEASE_SECONDS"]))
-    receipt_due = now - timedelta(seconds=float(config["SMS_RECEIPT_POLL_AFTER_SECONDS"]))
 
     # Queued but not moving: the task was lost (Redis flushed or restarted). Duplicated tasks
     # are harmless: only one claim can win.
@@ -146,17 +135,23 @@ def sweep(now=None):
                                      or_(Message.queued_at.is_(None), Message.queued_at < stale_queued))
             .order_by(Message.id).limit(SWEEP_LIMIT).scalar_subquery()))
         .values(queued_at=now).returning(Message.id)).all()
-    requeue.sort()
     record_events([(mid, "sweep", QUEUED, "sweeper", "queued again: not moving") for mid in requeue])
+    # Written but never queued: whoever wrote them stopped before queueing them.
+    stranded = db.session.scalars(
+        update(Message).where(Message.id.in_(
+            select(Message.id).where(Message.status == PENDING, Message.created_at < stale_queued)
+            .order_by(Message.id).limit(SWEEP_LIMIT).scalar_subquery()), Message.status == PENDING)
+        .values(status=QUEUED, queued_at=now, updated_at=now).returning(Message.id)).all()
+    record_events([(mid, "sweep", QUEUED, "sweeper", "queued: left pending") for mid in stranded])
+    requeue = sorted(requeue + stranded)
     taken_back, connectors_up = _take_back_from_connectors(now)
     # A connector that holds its session settles its own texts in `sending`.
     lost = db.session.scalars(select(Message.id).where(
         Message.status == SENDING, Message.claimed_at < lease_over,
         or_(Message.gateway.is_(None), Message.gateway.not_in(connectors_up)))
         .order_by(Message.id).limit(SWEEP_LIMIT)).all()
-    unconfirmed = db.session.scalars(
-        select(Message.id).where(Message.status == SENT, Message.sent_at < receipt_due, Message.updated_at < receipt_due)
-        .order_by(Message.id).limit(SWEEP_LIMIT)).all()
+    closed = close_unconfirmed(now, SWEEP_LIMIT)
+    unconfirmed = claim_due_polls(now, SWEEP_LIMIT)
     retention = now - timedelta(days=int(config["GATEWAY_EXCHANGE_RETENTION_DAYS"]))
     purged = db.session.execute(delete(GatewayExchange).where(GatewayExchange.at < retention)).rowcount
     db.session.commit()
@@ -167,8 +162,8 @@ def sweep(now=None):
         dispatch.reconcile_message(mid)
     for mid in unconfirmed:
         dispatch.poll_receipt(mid)
-    done = {"requeued": len(requeue), "reconcile": len(lost), "poll": len(unconfirmed), "purged": purged,
-            "taken_back": len(taken_back), "gateways_recovered": len(recovered)}
+    done = {"requeued": len(requeue), "reconcile": len(lost), "poll": len(unconfirmed), "closed": len(closed),
+            "purged": purged, "taken_back": len(taken_back), "gateways_recovered": len(recovered)}
     if any(done.values()):
         log.info("sweep: %s", done)
     return done

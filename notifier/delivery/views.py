@@ -3,10 +3,18 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from twilio.request_validator import RequestValidator
 
 from notifier.accounts.auth import permission_required
-from notifier.delivery.receipts import apply_status_callback
+from notifier.delivery import inbox
+from notifier.delivery.receipts import STATUS_CALLBACK
 from notifier.delivery.stats import delivery_status
 
 bp = Blueprint("delivery", __name__)
+
+
+@bp.before_app_request
+def start_webhook_drainer():
+    """Each web process drains its host's webhook spool in the background (started on its first
+    request, so that a restart also finds what an outage left)."""
+    inbox.ensure_drainer(current_app._get_current_object())
 
 
 def public_url():
@@ -16,19 +24,26 @@ def public_url():
 
 
 def check_twilio_signature():
+    """403 unless Twilio signed this request (no database needed: checked before anything is kept)."""
     token = current_app.config.get("TWILIO_AUTH_TOKEN")
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature or not RequestValidator(token).validate(public_url(), request.form, signature):
         abort(403)
 
 
+def signed_request():
+    """What inbox.accept keeps of a checked request: the form and where it was posted."""
+    return {"form": request.form.to_dict(), "request": {
+        "method": request.method, "url": public_url(), "signature": request.headers.get("X-Twilio-Signature")}}
+
+
 @bp.post("/webhooks/twilio/status")
 def twilio_status():
     check_twilio_signature()
     raw_id = request.args.get("message_id", "")
-    message_id = int(raw_id) if raw_id.isdigit() else None
-    apply_status_callback(message_id, request.form.to_dict())
-    # 200 even for a message we do not know: Twilio must not retry what we cannot use.
+    inbox.accept(STATUS_CALLBACK, {"message_id": int(raw_id) if raw_id.isdigit() else None, **signed_request()})
+    # 200 once kept (handled, or spooled until the database is back), even for a message we do
+    # not know: Twilio does not send a status callback again.
     return "", 200
 
 

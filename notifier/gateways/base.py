@@ -65,6 +65,17 @@ class RemoteMessage:
     error_message: str = None
 
 
+@dataclasses.dataclass
+class InboundText:
+    """A text a phone sent to one of our numbers, as the gateway lists it."""
+
+    gateway_id: str
+    from_: str
+    to: str
+    body: str
+    received_at: object
+
+
 class Gateway:
     """The interface, with the optional parts answering "cannot tell".
 
@@ -98,6 +109,9 @@ class Gateway:
 
     def check(self):
         """Raise when the gateway cannot be reached or refuses our credentials."""
+
+    # Optional: list_inbound(since) -> [InboundText], for gateways whose replies can be listed
+    # (the catch-up after an outage asks for what its webhook never brought).
 
 
 def redact(value, secrets):

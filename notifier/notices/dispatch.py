@@ -1,8 +1,9 @@
 """From an approved notice to message rows handed to the delivery engine, and back to `completed`.
 
-Dispatch writes one `messages` row per deputy in chunks (a Core INSERT each), and queues each
-chunk as soon as it is committed, so the first texts leave while the rest of a large audience is
-still being written. Each chunk is written under a lock on the notice row, and cancel takes the
+Dispatch writes one `messages` row per deputy in chunks (a Core INSERT each), already `queued`,
+and hands each chunk to the workers as soon as it is committed, so the first texts leave while the
+rest of a large audience is still being written, and a crash after any commit leaves rows the
+sweeper queues again. Each chunk is written under a lock on the notice row, and cancel takes the
 same lock: once cancel has committed, no further chunk is written, and every row already written is
 visible to its UPDATE.
 """
@@ -15,7 +16,7 @@ from sqlalchemy import exists, func, insert, select, update
 from notifier.audit.service import record
 from notifier.delivery import dispatch as seam
 from notifier.delivery import outbox
-from notifier.delivery.models import FINAL_STATUSES, PENDING, QUEUED, SKIPPED, STATUSES, Message
+from notifier.delivery.models import PENDING, QUEUED, SKIPPED, STATUSES, Message, unsettled
 from notifier.extensions import db
 from notifier.notices import rendering
 from notifier.notices.audience import audience_query, skip_reason
@@ -96,15 +97,14 @@ def dispatch_notice(notice_id):
             reason = skip_reason(row)
             values.append({"notice_id": notice_id, "deputy_id": row.id, "to": row.phone, "body": text,
                            "segments": info.segments, "encoding": info.encoding, "sender": sender,
-                           "status": SKIPPED if reason else PENDING, "error_message": reason, "attempts": 0,
-                           "created_at": stamp, "updated_at": stamp})
+                           "status": SKIPPED if reason else QUEUED, "queued_at": None if reason else stamp,
+                           "error_message": reason, "attempts": 0, "created_at": stamp, "updated_at": stamp})
         inserted = db.session.execute(insert(Message).returning(Message.id, Message.status, Message.error_message),
                                       values).all()
-        outbox.record_events([(r.id, "status", SKIPPED, "worker", r.error_message)
-                              for r in inserted if r.status == SKIPPED])
+        outbox.record_events([(r.id, "status", r.status, "worker", r.error_message) for r in inserted])
         db.session.commit()  # releases the lock: cancel may now take it
         written += len(inserted)
-        queued += len(outbox.enqueue([r.id for r in inserted if r.status == PENDING]))
+        queued += len(outbox.send_queued([r.id for r in inserted if r.status == QUEUED]))
         if written == len(inserted):
             log.info("notice %s: first %s messages queued %.3fs after dispatch started", notice_id, written,
                      time.monotonic() - clock)
@@ -124,9 +124,10 @@ def cancel_messages(notice_id, reason="notice cancelled"):
 
 
 def complete_if_done(notice_id):
-    """`sending` -> `completed` once every message is written and final. True when it moved."""
+    """`sending` -> `completed` once every message is written and settled (final, or closed as
+    "sent, no receipt"). True when it moved."""
     now = utcnow()
-    unfinished = exists().where(Message.notice_id == Notice.id, Message.status.not_in(tuple(FINAL_STATUSES)))
+    unfinished = exists().where(Message.notice_id == Notice.id, unsettled())  # "sent, no receipt" is settled
     moved = db.session.execute(
         update(Notice).where(Notice.id == notice_id, Notice.status == SENDING, Notice.dispatched_at.is_not(None),
                              ~unfinished).values(status=COMPLETED, completed_at=now, updated_at=now)).rowcount

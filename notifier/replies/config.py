@@ -10,6 +10,10 @@ DEFAULTS = {
     "REPLY_OPEN_DAYS": 30,  # a notice without a deadline takes replies this long after it was sent
     "REPLY_LATE_DAYS": 7,  # after the deadline, replies still thread to the notice (marked late) this long
     "REPLY_REMIND_SECONDS": 60.0,  # beat: how often automatic reminders are looked for
+    # beat: how often the gateway's inbound list is read for texts the webhook never brought
+    "REPLY_CATCHUP_SECONDS": 120.0,
+    "REPLY_CATCHUP_SLACK_SECONDS": 600.0,  # each pass reads from this long before the last one started
+    "REPLY_CATCHUP_FIRST_HOURS": 24.0,  # how far back the very first pass reads
 }
 
 

@@ -32,10 +32,11 @@ def send_to_deputy(deputy, text, actor):
             rendering.check_length(rendering.measure(body))
         except rendering.RenderError as exc:
             raise workflow.NoticeInvalid({"body": [str(exc)]}) from None
-        message = outbox.create_messages([deputy], body, commit=False)[0]
+        message = outbox.create_messages([deputy], body, commit=False, queue=True)[0]
         record("reply.send", deputy, actor=actor, message_id=message.id)
-        db.session.commit()
-        outbox.enqueue([message.id])
+        message_id = message.id
+        db.session.commit()  # the row is `queued` from here on: the sweeper finds it if we stop now
+        outbox.send_queued([message_id])
         return "sent", message
     notice = workflow.create_notice({
         "title": _("Reply to %(name)s", name=deputy.name)[:200], "body": text.replace("{", "{{").replace("}", "}}"),

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from notifier.audit.service import record
-from notifier.delivery import outbox
+from notifier.delivery import inbox, outbox
 from notifier.delivery.models import CANCELLED as MESSAGE_CANCELLED
 from notifier.delivery.models import SKIPPED, Message
 from notifier.extensions import db
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1600  # Twilio's longest text; anything longer is cut, not refused
 TALLY_KEYS = ("confirmed", "declined", "other", "opted_out", "none")
 _TALLY_OF = {CONFIRM: "confirmed", DECLINE: "declined", "text": "other"}
+INBOUND_TEXT = "twilio.inbound"  # the kind of webhook request kept by inbox.accept
 
 
 class InboundInvalid(ValueError):
@@ -45,13 +46,20 @@ def _clean(value, limit):
 
 # --- inbound -------------------------------------------------------------------------------------
 
-def receive(fields, now=None, code=None):
-    """Store one inbound text (Twilio's webhook form) and act on it. Returns (row, created): a
-    replayed gateway id returns the stored row and changes nothing. `code` is the reply code the
-    gateway saw the text sent to (a CMPP extension), which threads it before anything else."""
+def gateway_id_of(fields):
+    """The gateway's id of an inbound text (Twilio's MessageSid); InboundInvalid when missing."""
     gateway_id = _clean(fields.get("MessageSid") or fields.get("SmsSid") or "", 64).strip()
     if not gateway_id:
         raise InboundInvalid("MessageSid is missing")
+    return gateway_id
+
+
+def receive(fields, now=None, code=None):
+    """Store one inbound text (Twilio's webhook form) and act on it, as received at `now`.
+    Returns (row, created): a replayed gateway id returns the stored row and changes nothing.
+    `code` is the reply code the gateway saw the text sent to (a CMPP extension), which threads
+    it before anything else."""
+    gateway_id = gateway_id_of(fields)
     existing = db.session.scalar(select(InboundMessage).where(InboundMessage.gateway_id == gateway_id))
     if existing is not None:
         return existing, False
@@ -68,30 +76,34 @@ def receive(fields, now=None, code=None):
     if deputy is not None and kind in (OPT_OUT, OPT_IN):
         # The roster service records when and how, and audits it.
         set_opted_out(deputy, kind == OPT_OUT, f"sms:{body.strip()[:40]}", actor="sms", commit=False)
+    answer = [m.id for m in help_answer(deputy, from_number)] if kind == HELP else []
     try:
-        db.session.commit()
+        db.session.commit()  # the text, its effects and its answer at once: a replay repeats none of them
     except IntegrityError:  # the same gateway id stored by a concurrent request
         db.session.rollback()
         return db.session.scalar(select(InboundMessage).where(InboundMessage.gateway_id == gateway_id)), False
-    if kind == HELP:
-        send_help(row)
+    outbox.send_queued(answer)
     return row, True
 
 
-def send_help(row):
-    """Answer a help request with REPLY_HELP_TEXT, through the outbox like any text."""
+@inbox.handler(INBOUND_TEXT)
+def _kept_inbound(entry):
+    return receive(entry["form"], now=inbox.received_at(entry))
+
+
+def help_answer(deputy, from_number):
+    """The REPLY_HELP_TEXT answer to a help request, in the outbox, uncommitted: [Message] or []."""
     text = conf("REPLY_HELP_TEXT").strip()
     if not text:
-        return None
+        return []
     try:
-        to = normalise_phone(row.from_number) if not row.deputy_id else row.deputy.phone
+        to = deputy.phone if deputy is not None else normalise_phone(from_number)
     except PhoneError:
-        log.info("help request from %s: not a number we can text", row.from_number)
-        return None
+        log.info("help request from %s: not a number we can text", from_number)
+        return []
     body = current_app.config.get("SMS_SIGNATURE", "") + text
-    messages = outbox.create_messages([outbox.Recipient(to=to, deputy_id=row.deputy_id)], body)
-    outbox.enqueue([m.id for m in messages])
-    return messages[0]
+    return outbox.create_messages([outbox.Recipient(to=to, deputy_id=deputy.id if deputy else None)], body,
+                                  commit=False, queue=True)
 
 
 def acknowledgement():

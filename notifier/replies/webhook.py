@@ -1,10 +1,12 @@
-"""Twilio's inbound SMS webhook: signature checked (403), stored once per MessageSid, answered
-at once with TwiML (an acknowledgement when REPLY_ACK_TEXT is set, else an empty Response)."""
+"""Twilio's inbound SMS webhook: signature checked (403), kept before it is answered (stored once
+per MessageSid, or spooled while the database is away), answered with TwiML (an acknowledgement
+when REPLY_ACK_TEXT is set and the text is new, else an empty Response)."""
 from flask import Blueprint, Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from notifier.delivery.views import check_twilio_signature
-from notifier.replies.service import InboundInvalid, acknowledgement, receive
+from notifier.delivery import inbox
+from notifier.delivery.views import check_twilio_signature, signed_request
+from notifier.replies.service import INBOUND_TEXT, InboundInvalid, acknowledgement, gateway_id_of
 
 bp = Blueprint("replies_webhook", __name__)
 
@@ -13,11 +15,13 @@ bp = Blueprint("replies_webhook", __name__)
 def twilio_inbound():
     check_twilio_signature()
     try:
-        _row, created = receive(request.form.to_dict())
+        gateway_id_of(request.form)
     except InboundInvalid:
         return Response("MessageSid is required", status=400, mimetype="text/plain")
+    result = inbox.accept(INBOUND_TEXT, signed_request())
     twiml = MessagingResponse()
     ack = acknowledgement()
-    if ack and created:  # a replay is not answered twice
+    # A replay is not answered twice; nor is a text kept for later (it may be one).
+    if ack and result is not inbox.SPOOLED and result[1]:
         twiml.message(ack)
     return Response(str(twiml), mimetype="application/xml")

@@ -109,6 +109,16 @@ def create_app(simulator=None, **options):
         replies = simulator.replies.log()
         return jsonify(replies=replies, count=len(replies))
 
+    @app.post("/_sim/inbound")
+    def inbound_text():
+        """A phone texts the platform: {"from", "to", "body", "post": true}."""
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data[k] for k in ("from", "to")):
+            return jsonify(error='send {"from": ..., "to": ..., "body": ...}'), 400
+        message = simulator.receive_text(data["from"], data["to"], str(data.get("body") or ""),
+                                         post=bool(data.get("post", True)))
+        return jsonify(message.resource()), 201
+
     @app.post("/_sim/reset")
     def reset():
         simulator.reset()

@@ -319,12 +319,24 @@ class Simulator:
             "uri": page_uri(page, token or None),
         }
 
+    # -- inbound texts ---------------------------------------------------------------------
+    def receive_text(self, from_, to, body, post=True):
+        """A phone texts one of the account's numbers: listed at once; posted to inbound_url
+        (retried like a callback) unless post is False, as when the platform never got it."""
+        config = self.config.current
+        message = self.store.add_inbound(config.account_sid, from_, to, body)
+        if post and config.inbound_url:
+            self.scheduler.submit(self.replies.send, from_, to, body, "posted", config, 0, message.sid)
+        return message
+
     # -- accepted log ----------------------------------------------------------------------
     def accepted(self, to=None, body=None, status=None):
+        """What the platform sent through the simulator (inbound texts are not in it)."""
         return [
             m.log_entry()
             for m in sorted(self.store.all(), key=lambda m: m.seq)
-            if (to is None or m.to == to)
+            if m.direction != "inbound"
+            and (to is None or m.to == to)
             and (body is None or m.body == body)
             and (status is None or m.status == status)
         ]

@@ -9,7 +9,6 @@ inbound_url (where to post; empty = off). `log()` (and GET /_sim/replies) says w
 import logging
 import re
 import threading
-import uuid
 from urllib.parse import urlencode
 
 import urllib3
@@ -67,8 +66,9 @@ class ReplyPlayer:
         self._sim.scheduler.call_later(delay, self.send, message.to, message.from_, body, kind, config)
 
     def send(self, from_, to, body, kind, config, attempt=0, sid=None):
-        """Post one inbound SMS (on a pool thread); retried on connection errors and 5xx."""
-        sid = sid or "SM" + uuid.uuid4().hex
+        """Post one inbound SMS (on a pool thread); retried on connection errors and 5xx. The text
+        is in the Messages list (direction inbound) from the moment it is sent, as with Twilio."""
+        sid = sid or self._sim.store.add_inbound(config.account_sid, from_, to, body).sid
         params = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": config.account_sid,
                   "From": from_, "To": to, "Body": body, "NumMedia": "0", "NumSegments": "1",
                   "SmsStatus": "received", "ApiVersion": "2010-04-01"}

@@ -99,6 +99,10 @@ class SimulatorServer:
         """Every accepted message, oldest first: dicts with sid, to, from, body, status, ..."""
         return self.simulator.accepted()
 
+    def receive_text(self, from_, to, body, post=True):
+        """A phone texts the platform (see Simulator.receive_text); returns the message's sid."""
+        return self.simulator.receive_text(from_, to, body, post=post).sid
+
     def count(self, to=None, body=None):
         return len(self.simulator.accepted(to=to, body=body))
 

@@ -140,6 +140,12 @@ class MessageStore:
             self._by_to[message.to].append(message)
             return copy.copy(message)
 
+    def add_inbound(self, account_sid, from_, to, body):
+        """A text a phone sent to one of the account's numbers, as Twilio lists it (received)."""
+        num_segments, encoding = segments(body)
+        return self.add(account_sid=account_sid, from_=from_, to=to, body=body, direction="inbound",
+                        status="received", num_segments=num_segments, encoding=encoding)
+
     def get(self, sid):
         with self._lock:
             message = self._by_sid.get(sid)

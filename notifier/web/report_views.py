@@ -74,7 +74,8 @@ def _precise_time(iso):
 # A message's history in words (message_events.kind and .source are codes).
 EVENT_LABELS = {"status": _l("Status change"), "retry": _l("Will retry"), "error": _l("Gateway error"),
                 "reconcile": _l("Checked with the gateway"), "sweep": _l("Queued again"),
-                "callback": _l("Receipt from the gateway"), "sweeper": _l("Status asked of the gateway")}
+                "callback": _l("Receipt from the gateway"), "sweeper": _l("Status asked of the gateway"),
+                "no_receipt": _l("Closed without a receipt")}
 ORIGIN_LABELS = {"worker": _l("Sending worker"), "callback": _l("Gateway receipt"),
                  "reconcile": _l("Reconciliation"), "sweeper": _l("Periodic check")}
 

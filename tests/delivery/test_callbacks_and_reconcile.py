@@ -21,7 +21,8 @@ from notifier.delivery.models import (
     MessageEvent,
 )
 from notifier.delivery.outbox import create_messages, enqueue
-from notifier.delivery.reconcile import poll_receipt, reconcile, sweep
+from notifier.delivery.receipts import poll_receipt
+from notifier.delivery.reconcile import reconcile, sweep
 from notifier.delivery.sending import deliver, get_gateway
 from notifier.extensions import db
 from notifier.gateways.twilio.adapter import body_match

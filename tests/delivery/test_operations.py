@@ -46,7 +46,8 @@ def test_tasks_are_routed_to_queues_by_purpose():
 
     expected = {"delivery.send": "send", "delivery.reconcile": "callbacks", "delivery.poll_receipt": "callbacks",
                 "delivery.sweep": "periodic", "notices.dispatch": "periodic", "notices.tick": "periodic",
-                "replies.auto_remind": "periodic", "reports.retention": "periodic", "health.ping": "periodic"}
+                "replies.auto_remind": "periodic", "replies.catch_up": "periodic", "reports.retention": "periodic",
+                "health.ping": "periodic"}
     assert set(expected) <= set(celery.tasks)
     router = celery.amqp.router
     assert {name: router.route({}, name)["queue"].name for name in expected} == expected

@@ -155,3 +155,18 @@ def test_command_serves_with_the_given_options(tmp_path):
             output = process.communicate()[0].decode()
     assert process.returncode == 0, output
     assert f"127.0.0.1:{port}" in output
+
+
+def test_inbound_endpoint_lists_a_text_and_posts_it_when_asked(sim, api, receiver):
+    sim.configure(inbound_url=f"{receiver.url}/in")
+    quiet = requests.post(f"{sim.url}/_sim/inbound", json={"from": "+8613800000001", "to": "+15017122661",
+                                                           "body": "1", "post": False}, timeout=5)
+    loud = requests.post(f"{sim.url}/_sim/inbound", json={"from": "+8613800000002", "to": "+15017122661",
+                                                          "body": "2"}, timeout=5)
+    assert quiet.status_code == loud.status_code == 201
+    assert quiet.json()["direction"] == "inbound" and quiet.json()["status"] == "received"
+    (post,) = receiver.wait_for(1)
+    assert post["params"]["MessageSid"] == loud.json()["sid"]
+    listed = api.get(api.messages_url, To="+15017122661").json()["messages"]
+    assert {m["sid"] for m in listed} == {quiet.json()["sid"], loud.json()["sid"]}
+    assert requests.post(f"{sim.url}/_sim/inbound", json={"body": "x"}, timeout=5).status_code == 400

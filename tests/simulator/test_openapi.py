@@ -100,3 +100,24 @@ def test_the_validator_rejects_a_non_twilio_answer(spec, sim, recorded):
     request, _ = as_twilio(good, sim.url)
     with pytest.raises(DataValidationError):
         spec.validate_response(request, RequestsOpenAPIResponse(bad))
+
+
+def test_inbound_texts_are_listed_as_twilio_lists_them(spec, sim, recorded, receiver):
+    """Texts phones sent to our number are in the Messages list (To = our number, direction
+    inbound, status received), whether or not they were posted to the inbound webhook."""
+    client, exchanges = recorded
+    sim.configure(inbound_url=f"{receiver.url}/webhooks/twilio/inbound")
+    ours = "+15017122661"
+    posted = sim.receive_text("+8613800138000", ours, "1 收到")
+    kept = sim.receive_text("+8613800138001", ours, "请假", post=False)
+    client.messages.create(to="+8613800138000", from_=ours, body="an outbound text")  # not to our number
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    listed = list(client.messages.list(to=ours, date_sent_after=since, page_size=1))
+
+    validate_all(spec, exchanges, sim.url)
+    assert [m.sid for m in listed] == [kept, posted]  # newest first, over two pages
+    assert {(m.direction, m.status, m.to) for m in listed} == {("inbound", "received", ours)}
+    assert [m.from_ for m in listed] == ["+8613800138001", "+8613800138000"]
+    (post,) = receiver.wait_for(1)
+    assert post["params"]["MessageSid"] == posted and post["params"]["Body"] == "1 收到"
+    assert [m["to"] for m in sim.accepted] == ["+8613800138000"]  # the accepted log is what we sent

@@ -25,6 +25,7 @@ from notifier.gateways.base import (
     TRANSIENT,
     UNKNOWN,
     Gateway,
+    InboundText,
     RemoteMessage,
     SendResult,
     redact,
@@ -98,6 +99,7 @@ class TwilioGateway(Gateway):
     """Twilio Programmable Messaging, at `api_base_url` when set (the simulator)."""
 
     name = "twilio"
+    inbound_numbers = ()  # the numbers deputies text, whose inbound list `list_inbound` reads
     list_page_size = 1000  # Twilio's largest page: a deputy's whole history is usually one request
 
     def __init__(self, account_sid, auth_token, api_base_url=None, timeout=15.0, validity_period=None, sender=""):
@@ -113,9 +115,12 @@ class TwilioGateway(Gateway):
 
     @classmethod
     def from_config(cls, config):
-        return cls(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config.get("TWILIO_API_BASE_URL"),
+        gateway = cls(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config.get("TWILIO_API_BASE_URL"),
                    timeout=config.get("TWILIO_HTTP_TIMEOUT", 15), validity_period=config.get("SMS_VALIDITY_PERIOD"),
                    sender=config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM_NUMBER"))
+        numbers = config.get("TWILIO_INBOUND_NUMBERS") or config.get("TWILIO_FROM_NUMBER") or ""
+        gateway.inbound_numbers = tuple(n.strip() for n in numbers.split(",") if n.strip())
+        return gateway
 
     def _client(self, http_client):
         client = Client(self.account_sid, self.auth_token, http_client=http_client)
@@ -238,6 +243,19 @@ class TwilioGateway(Gateway):
     def fetch(self, gateway_id):
         client = self._client(_RecordingClient(timeout=self.timeout))
         return _remote(client.messages(gateway_id).fetch())
+
+    def list_inbound(self, since):
+        """Texts received on `inbound_numbers` at or after `since`, oldest first (Messages list
+        filtered by To and DateSent from that day, direction inbound)."""
+        client = self._client(_RecordingClient(timeout=self.timeout))
+        found = {}
+        for number in self.inbound_numbers:
+            for remote in client.messages.list(to=number, date_sent_after=since.date().isoformat(), page_size=1000):
+                received = remote.date_sent or remote.date_created
+                if remote.direction == "inbound" and (received is None or received >= since):
+                    found[remote.sid] = InboundText(gateway_id=remote.sid, from_=remote.from_, to=remote.to,
+                                                    body=remote.body or "", received_at=received)
+        return sorted(found.values(), key=lambda m: (m.received_at is None, m.received_at))
 
     def check(self):
         """One cheap authenticated read: fails on a bad token, account or base URL."""

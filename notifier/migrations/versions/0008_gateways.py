@@ -1,7 +1,7 @@
 """several gateways: each message names its gateway; a row per gateway for order, pause, health
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 21:30:00
 
 Texts sent before this revision all went through Twilio, the only gateway there was.
@@ -12,7 +12,7 @@ from alembic import op
 from notifier.types import UTCDateTime
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
