@@ -12,7 +12,7 @@ once. After SMS_RECEIPT_MAX_AGE_HOURS the text is closed as "sent, no receipt": 
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from notifier.delivery import inbox
 from notifier.delivery.models import DELIVERED, FAILED, RANK, SENT, UNDELIVERED, Message
@@ -68,6 +68,32 @@ def apply_gateway_status(message, gateway_id, gateway_status, error_code=None, e
         db.session.expire(message)
     if moved or not quiet:
         record_event(message.id, source, message.status, source, detail if moved else f"{detail} (no change)", raw)
+    return moved
+
+
+def apply_final_statuses(changes, source, now=None):
+    """Many receipts at once (a CMPP connector's batch of reports, a gateway's pushed array):
+    `changes` are (message_id, status, gateway_status, error_code, error_message) with a final
+    status of ours. Forward only, like apply_gateway_status. Returns the ids that moved."""
+    now = now or utcnow()
+    groups = {}
+    for mid, status, gateway_status, error_code, error_message in changes:
+        groups.setdefault((status, gateway_status, error_code, error_message), []).append(mid)
+    moved = []
+    for (status, gateway_status, error_code, error_message), ids in groups.items():
+        values = {"status": status, "gateway_status": gateway_status, "sent_at": func.coalesce(Message.sent_at, now),
+                  "updated_at": now}
+        if status == DELIVERED:
+            values["delivered_at"] = now
+        else:
+            values.update(failed_at=now, error_code=error_code, error_message=error_message)
+        lower = [s for s, rank in RANK.items() if rank < RANK[status]]
+        ids = db.session.scalars(update(Message).where(Message.id.in_(ids), Message.status.in_(lower))
+                                 .values(**values).returning(Message.id)
+                                 .execution_options(synchronize_session=False)).all()
+        detail = gateway_status + (f" {error_message}" if error_message else "")
+        record_events([(mid, source, status, source, detail) for mid in ids])
+        moved += ids
     return moved
 
 

@@ -101,8 +101,8 @@ def deliver(message_ids):
         .where(id_in(Message.id, message_ids), Message.status == QUEUED).order_by(Message.id)
     ).all()
     summary = _summary(len(message_ids) - len(rows))
-    rows = _skip_opted_out(rows, summary)
-    rows = _hold_for_quiet_hours(rows, summary)
+    rows = skip_opted_out(rows, summary)
+    rows = hold_for_quiet_hours(rows, summary)
     if not rows:
         db.session.commit()
         return summary
@@ -126,7 +126,7 @@ def deliver(message_ids):
     return summary
 
 
-def _skip_opted_out(rows, summary):
+def skip_opted_out(rows, summary):
     """Texts to deputies who opted out or became inactive since their row was written end
     `skipped`, with the reason. Returns the rows still to send."""
     reasons = {row.id: "opted out" if row.opted_out else "inactive"
@@ -152,7 +152,7 @@ def quiet_hours_end(when, config):
     return quiet_until(when, config)
 
 
-def _hold_for_quiet_hours(rows, summary):
+def hold_for_quiet_hours(rows, summary):
     """A non-urgent notice's texts found inside quiet hours go back to the queue until the
     hours end (queued_at = then: the sweeper queues them again if their task is lost). Their
     give-up clock starts afresh in the morning. Returns the rows still to send."""

@@ -22,28 +22,32 @@ import signal
 import time
 
 from flask import current_app
-from sqlalchemy import column, exists, func, literal, or_, select, table, update
+from sqlalchemy import case, column, exists, func, literal, or_, select, table, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from notifier.delivery import outbox, sending
+from notifier.delivery.clock import sql_now
 from notifier.delivery.models import DELIVERED, QUEUED, SENDING, UNDELIVERED, Message, MessagePart
-from notifier.delivery.receipts import apply_gateway_status
+from notifier.delivery.receipts import apply_final_statuses
 from notifier.extensions import db
 from notifier.gateways import health
 from notifier.gateways.base import ACCEPTED, PERMANENT, THROTTLED, TRANSIENT, UNKNOWN, SendResult
 from notifier.gateways.cmpp import session as cmpp
 from notifier.gateways.models import MISCONFIGURED, REFUSING, UP
+from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 NAME = "cmpp"
-HEARTBEAT_SECONDS = 2.0
+HEARTBEAT_SECONDS = 1.0
 ALIVE_TTL = 10  # seconds a heartbeat counts for: a brief reconnect does not move texts away
 CLAIM_AHEAD = 2.0  # seconds of texts (at the limiter's rate) claimed ahead of the window
 OUTCOMES = {cmpp.ACCEPTED: ACCEPTED, cmpp.PARTIAL: ACCEPTED, cmpp.FLOW_CONTROL: THROTTLED,
             cmpp.TRANSIENT: TRANSIENT, cmpp.PERMANENT: PERMANENT, cmpp.UNKNOWN: UNKNOWN}
 
 # The connector sits in gateways and reads two fields of a notice without importing notices.
-_notices = table("notices", column("id"), column("status"), column("reply_code"), column("reply_mode"))
+_notices = table("notices", column("id"), column("status"), column("reply_code"), column("reply_mode"),
+                 column("urgent"))
 _notice_cancelled = exists().where(_notices.c.id == Message.notice_id, _notices.c.status == "cancelled")
 _extension = (select(_notices.c.reply_code).where(_notices.c.id == Message.notice_id,
                                                   _notices.c.reply_mode != "none").scalar_subquery())
@@ -61,8 +65,10 @@ class Connector:
         self._db_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cmpp-db")
         self._stopping = asyncio.Event()
         self._inflight = set()
+        self._waiting = set()  # in flight, but still waiting for their slot
+        self._released = []  # claimed, never submitted (the connector stopped first)
         self._results = []
-        self._flushed = asyncio.Event()
+        self._events = []
         self.started_at = None
         self.stats = {"claimed": 0, "submitted": 0, "reports": 0, "replies": 0}
 
@@ -83,7 +89,11 @@ class Connector:
         await self._stopping.wait()
         log.info("cmpp connector stopping: %d texts in flight", len(self._inflight))
         tasks[0].cancel()
+        for task in self._waiting:  # not submitted yet: they go back to the queue
+            task.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self._released:
+            await self._db(self.release, self._released)
         await self.session.close()  # lets reports in flight be recorded, then TERMINATE
         await self._flush()
         for task in tasks[1:]:
@@ -125,23 +135,45 @@ class Connector:
         return len(ids)
 
     def claim(self, limit):
-        """Claim up to `limit` texts waiting for this gateway; returns (id, to, body, segments, sender)."""
+        """Claim up to `limit` texts waiting for this gateway, as a worker's send pass does (the
+        deputy opted out since: skipped; a notice in quiet hours: held). Returns the rows
+        (id, to, body, segments, sender, claimed_at)."""
         now = utcnow()
-        src_id = self.settings.src_id
-        due = (select(Message.id).where(Message.status == QUEUED, Message.gateway == NAME,
-                                        or_(Message.queued_at.is_(None), Message.queued_at <= now))
-               .order_by(Message.id).limit(limit))
-        if db.session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
+        due = db.session.execute(
+            select(Message.id, Message.notice_id, Message.queued_at, _notices.c.urgent, Deputy.opted_out,
+                   Deputy.active)
+            .outerjoin(_notices, _notices.c.id == Message.notice_id).outerjoin(Deputy, Deputy.id == Message.deputy_id)
+            .where(Message.status == QUEUED, Message.gateway == NAME,
+                   or_(Message.queued_at.is_(None), Message.queued_at <= now))
+            .order_by(Message.id).limit(limit)).all()
+        summary = {}
+        due = sending.hold_for_quiet_hours(sending.skip_opted_out(due, summary), summary)
+        if not due:
+            db.session.commit()
+            return []
+        claimed_at = sql_now()
         rows = db.session.execute(
-            update(Message).where(Message.id.in_(due.scalar_subquery()), Message.status == QUEUED,
-                                  ~_notice_cancelled)
-            .values(status=SENDING, claimed_at=now, attempts=Message.attempts + 1, updated_at=now,
-                    sender=literal(src_id) + func.coalesce(_extension, ""))
-            .returning(Message.id, Message.to, Message.body, Message.segments, Message.sender)
+            update(Message).where(Message.id.in_([row.id for row in due]), Message.status == QUEUED,
+                                  Message.gateway == NAME, ~_notice_cancelled)
+            .values(status=SENDING, claimed_at=claimed_at, attempts=Message.attempts + 1,
+                    first_attempt_at=func.coalesce(Message.first_attempt_at, claimed_at),
+                    error_code=None, error_message=None, updated_at=claimed_at,
+                    sender=literal(self.settings.src_id) + func.coalesce(_extension, ""))
+            .returning(Message.id, Message.to, Message.body, Message.segments, Message.sender, Message.claimed_at)
             .execution_options(synchronize_session=False)).all()
         db.session.commit()
         return sorted(rows, key=lambda r: r.id)
+
+    def release(self, rows):
+        """Claimed texts never submitted go back to the queue, each only from its own claim."""
+        for row in rows:
+            db.session.execute(
+                update(Message).where(Message.id == row.id, Message.status == SENDING,
+                                      Message.claimed_at == row.claimed_at)
+                .values(status=QUEUED, queued_at=utcnow(), attempts=Message.attempts - 1)
+                .execution_options(synchronize_session=False))
+        db.session.commit()
+        log.info("cmpp: %d claimed texts not submitted before stopping went back to the queue", len(rows))
 
     def cancel_stragglers(self):
         """Texts of cancelled notices that were waiting here."""
@@ -150,81 +182,135 @@ class Connector:
         return outbox.cancel(ids, reason="notice cancelled") if ids else []
 
     def record(self, batch):
-        """Record the answers of a batch: the parts' Msg_Ids, then the texts' outcomes."""
-        now = utcnow()
-        pairs, settle = [], []
-        for mid, result in batch:
+        """Record the answers of a batch: the parts' Msg_Ids, then the texts' outcomes (each only
+        onto the claim it was sent under), and tell the limiter how the ISMG took the pace."""
+        pairs, claims, parts, accepted_segments, throttled = [], {}, [], 0, False
+        for row, result in batch:
             outcome = OUTCOMES[result.outcome]
             error = None if result.outcome == cmpp.ACCEPTED else result.error
             code = f"cmpp:{result.result}" if result.result not in (None, 0) else (
                 None if outcome == ACCEPTED else result.outcome)
-            pairs.append((mid, SendResult(outcome, gateway_id=result.gateway_id,
-                                          gateway_status="submitted" if outcome == ACCEPTED else None,
-                                          error_code=code, error_message=error)))
-            total = len(result.parts)
-            for part in result.parts:
-                if part.msg_id:
-                    _upsert_part(part.msg_id, message_id=mid, number=part.number, total=total, now=now)
-                    settle.append(mid)
+            pairs.append((row.id, SendResult(outcome, gateway_id=result.gateway_id,
+                                             gateway_status="submitted" if outcome == ACCEPTED else None,
+                                             error_code=code, error_message=error)))
+            claims[row.id] = row.claimed_at
+            throttled |= outcome == THROTTLED
+            accepted_segments += len(result.msg_ids)
+            parts += [{"gateway_id": part.msg_id, "message_id": row.id, "number": part.number,
+                       "total": len(result.parts)} for part in result.parts if part.msg_id]
+        counts = sending.record_results(pairs, source=NAME, claims=claims)
+        settle(upsert_parts(parts))  # reports that came before their answer settle now
         db.session.commit()
-        counts = sending.record_results(pairs, source=NAME)
-        for mid in sorted(set(settle)):  # reports that came before the answer
-            _settle(mid)
-        db.session.commit()
+        limiter = sending.get_limiter(NAME)
+        if throttled:
+            limiter.throttled(self.settings.src_id)
+        elif accepted_segments:
+            limiter.succeeded(self.settings.src_id, accepted_segments)
         return counts
 
     # -- the session side -----------------------------------------------------------------------
     async def on_deliver(self, event):
-        """A report or a reply: recorded before the session answers the DELIVER."""
-        if isinstance(event, cmpp.Report):
-            await self._flush()  # its answer may be waiting in our batch
-            await self._db(record_report, event)
-            self.stats["reports"] += 1
-        else:
-            await self._db(record_reply, event, self.settings.src_id)
-            self.stats["replies"] += 1
+        """A report or a reply: recorded (with the answers before it) before the session answers
+        the DELIVER; when recording fails the DELIVER stays unanswered and the ISMG repeats it."""
+        done = asyncio.get_running_loop().create_future()
+        self._events.append((event, done))
+        await done
+
+    def record_events(self, events):
+        """Reports (in one transaction) and replies, in the order they came; returns an exception
+        per event or None."""
+        reports = [event for event in events if isinstance(event, cmpp.Report)]
+        failures = {}
+        if reports:
+            try:
+                record_reports(reports)
+                self.stats["reports"] += len(reports)
+            except Exception as exc:  # noqa: BLE001  (unanswered: the ISMG delivers them again)
+                log.exception("cmpp: could not record %d reports", len(reports))
+                db.session.rollback()
+                failures.update((id(r), exc) for r in reports)
+        for event in events:
+            if isinstance(event, cmpp.Report):
+                continue
+            try:
+                record_reply(event, self.settings.src_id)
+                self.stats["replies"] += 1
+            except Exception as exc:  # noqa: BLE001
+                log.exception("cmpp: could not record a reply")
+                db.session.rollback()
+                failures[id(event)] = exc
+        return [failures.get(id(event)) for event in events]
 
     async def _feed(self):
         limiter = await self._db(sending.get_limiter, NAME)
-        sender = self.settings.src_id
+        stragglers_at = 0.0
         while not self._stopping.is_set():
             if self.session.state != cmpp.READY:
                 await asyncio.sleep(0.2)
                 continue
             room = 2 * self.settings.window - len(self._inflight)
+            if room <= 0:  # wait for a text to be answered rather than poll the database
+                await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
+                continue
             ahead = max(1, int(limiter.rate * CLAIM_AHEAD)) if limiter.rate > 0 else room
-            rows = await self._db(self.claim, min(room, ahead)) if room > 0 else []
+            rows = await self._db(self.claim, min(room, ahead))
             if not rows:
-                await self._db(self.cancel_stragglers)
-                await asyncio.sleep(0.25 if room > 0 else 0.02)
+                if time.monotonic() > stragglers_at:
+                    stragglers_at = time.monotonic() + 5
+                    await self._db(self.cancel_stragglers)
+                await asyncio.sleep(0.25)
                 continue
             self.stats["claimed"] += len(rows)
             for row in rows:
-                wait = await asyncio.to_thread(limiter.reserve, sender, max(1, row.segments or 1), 3600)
-                task = asyncio.create_task(self._submit(row, wait or 0.0))
+                task = asyncio.create_task(self._submit(limiter, row))
                 self._inflight.add(task)
+                self._waiting.add(task)
                 task.add_done_callback(self._inflight.discard)
+                task.add_done_callback(self._waiting.discard)
 
-    async def _submit(self, row, wait):
-        if wait > 0:
-            await asyncio.sleep(wait)
+    async def _submit(self, limiter, row):
+        """At the text's slot (a fresh one if the pace was cut while it waited), through the window."""
+        sender, segments = self.settings.src_id, max(1, row.segments or 1)
+        try:
+            slot = await asyncio.to_thread(limiter.reserve_slot, sender, segments, 3600)
+            while slot is not None and slot.wait > 0:
+                await asyncio.sleep(slot.wait)
+                if await asyncio.to_thread(limiter.generation, sender) <= slot.generation:
+                    break
+                slot = await asyncio.to_thread(limiter.reserve_slot, sender, segments, 3600)
+        except asyncio.CancelledError:
+            self._released.append(row)
+            raise
+        self._waiting.discard(asyncio.current_task())
         try:
             result = await self.session.submit(row.to, row.body,
                                                extension=extension_of(row.sender, self.settings.src_id))
         except Exception as exc:  # noqa: BLE001  (a bad number or text: refused for good)
             result = cmpp.SubmitResult(cmpp.PERMANENT, [], error=f"{type(exc).__name__}: {exc}"[:500])
         self.stats["submitted"] += 1
-        self._results.append((row.id, result))
+        self._results.append((row, result))
 
     async def _flusher(self):
         while True:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
             await self._flush()
 
     async def _flush(self):
-        batch, self._results = self._results, []
-        if batch:
-            await self._db(self.record, batch)
+        """Record what came since the last flush: the answers first (a report may name a part
+        only they introduce), then the reports and replies, whose DELIVERs are answered after."""
+        results, self._results = self._results, []
+        events, self._events = self._events, []
+        try:
+            if results:
+                await self._db(self.record, results)
+        finally:
+            if events:
+                failures = await self._db(self.record_events, [event for event, _ in events])
+                for (_, done), failure in zip(events, failures, strict=True):
+                    if failure is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(failure)
 
     async def _watch(self):
         """Tell the platform whether this gateway can carry texts."""
@@ -251,42 +337,52 @@ def _beat(health_state, detail):
     health.mark(NAME, health_state, detail)
 
 
-def _upsert_part(msg_id, now, **values):
-    part = db.session.scalar(select(MessagePart).where(MessagePart.gateway == NAME, MessagePart.gateway_id == msg_id)
-                             .with_for_update())
-    if part is None:
-        part = MessagePart(gateway=NAME, gateway_id=msg_id, created_at=now)
-        db.session.add(part)
-    for key, value in values.items():
-        if value is not None and getattr(part, key) is None:
-            setattr(part, key, value)
-    db.session.flush()
-    return part
+def upsert_parts(parts):
+    """Write parts by Msg_Id ({"gateway_id", and any of message_id, number, total, stat,
+    reported_at}); a value already there stays (the first report counts). Returns the ids of the
+    messages the parts belong to, where known."""
+    merged = {}
+    for part in parts:
+        row = merged.setdefault(part["gateway_id"], {"gateway": NAME, "gateway_id": part["gateway_id"],
+                                                     "created_at": utcnow()})
+        row.update({k: v for k, v in part.items() if v is not None and row.get(k) is None})
+    if not merged:
+        return []
+    columns = ("message_id", "number", "total", "stat", "reported_at")
+    rows = [{"message_id": None, "number": None, "total": None, "stat": None, "reported_at": None, **row}
+            for row in merged.values()]
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(MessagePart).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[MessagePart.gateway, MessagePart.gateway_id],
+        set_={c: func.coalesce(getattr(MessagePart, c), getattr(statement.excluded, c)) for c in columns})
+    return sorted({mid for mid in db.session.scalars(statement.returning(MessagePart.message_id)) if mid})
 
 
-def record_report(report):
-    """A status report for one part: the first one counts; the text is settled when every part
-    has reported."""
-    part = _upsert_part(report.msg_id, utcnow(), stat=report.stat[:16], reported_at=utcnow())
-    if part.message_id is not None:
-        _settle(part.message_id)
+def settle(message_ids):
+    """Texts whose every part has reported become delivered (all DELIVRD) or undelivered (the
+    carrier's Stat of a part that was not)."""
+    if not message_ids:
+        return []
+    not_delivered = case((MessagePart.stat != "DELIVRD", MessagePart.stat))
+    rows = db.session.execute(
+        select(MessagePart.message_id, func.count(MessagePart.stat), func.max(MessagePart.total),
+               func.min(not_delivered))
+        .where(MessagePart.message_id.in_(message_ids)).group_by(MessagePart.message_id)).all()
+    changes = []
+    for mid, reported, total, failed in rows:
+        if total and reported >= total:
+            changes.append((mid, DELIVERED, "DELIVRD", None, None) if failed is None else
+                           (mid, UNDELIVERED, failed, failed, f"the carrier reported {failed}"))
+    return apply_final_statuses(changes, NAME)
+
+
+def record_reports(reports):
+    """Status reports, one transaction: the first report of a part counts."""
+    now = utcnow()
+    ids = upsert_parts([{"gateway_id": r.msg_id, "stat": r.stat[:16], "reported_at": now} for r in reports])
+    settle(ids)
     db.session.commit()
-
-
-def _settle(message_id):
-    parts = db.session.scalars(select(MessagePart).where(MessagePart.message_id == message_id)
-                               .order_by(MessagePart.number)).all()
-    total = max((p.total or 0 for p in parts), default=0)
-    reported = [p for p in parts if p.stat]
-    if not total or len(reported) < total:
-        return False
-    message = db.session.scalar(select(Message).where(Message.id == message_id).with_for_update())
-    failed = next((p for p in reported if p.stat != "DELIVRD"), None)
-    if failed is None:
-        return apply_gateway_status(message, None, "DELIVRD", source=NAME, status=DELIVERED)
-    return apply_gateway_status(message, None, failed.stat, error_code=failed.stat,
-                                error_message=f"part {failed.number} of {total}: {failed.stat}",
-                                source=NAME, status=UNDELIVERED)
 
 
 def record_reply(reply, src_id):

@@ -412,12 +412,16 @@ class Session:
 
     async def _send_part(self, dest, src, part, patience):
         """One part through the window. Nothing sent yet (no link): wait for one. Result 8 within
-        `patience` seconds: again after a pause (the ISMG has the text's first part)."""
+        `patience` seconds: again after a pause (the ISMG has the text's first part). A later
+        part whose link dropped with it in flight goes again on the next link too: the phone joins
+        parts by reference and number, so a part it gets twice is one part, while a part it never
+        gets leaves the whole text unreadable."""
         deadline = time.monotonic() + patience
         pause = 0.05
+        again = (FLOW_CONTROL, TRANSIENT, UNKNOWN) if patience else (FLOW_CONTROL, TRANSIENT)
         while True:
             result = await self._send_part_once(dest, src, part)
-            if result.outcome not in (FLOW_CONTROL, TRANSIENT) or self._closing:
+            if result.outcome not in again or self._closing:
                 return result
             if time.monotonic() >= deadline:
                 return result
