@@ -76,12 +76,14 @@ def register_commands(app):
 @click.option("--port", default=5000, show_default=True, help="Web port (another free one is used if taken).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--data-dir", default="demo-data", show_default=True, help="Where the SQLite file and logs go.")
-def demo(port, host, data_dir):
-    """Run the whole platform on embedded defaults: SQLite, an embedded Redis, the Twilio
+@click.option("--gateway", type=click.Choice(["twilio", "cmpp"]), default="twilio", show_default=True,
+              help="The gateway to simulate: Twilio, or a China Mobile ISMG over CMPP 2.0 with its connector.")
+def demo(port, host, data_dir, gateway):
+    """Run the whole platform on embedded defaults: SQLite, an embedded Redis, a gateway
     simulator, a worker, beat and the web app, with demo deputies and printed logins."""
     from notifier.demo import run_demo
 
-    run_demo(data_dir, port, host)
+    run_demo(data_dir, port, host, gateway=gateway)
 
 
 # `notifier demo` must not build the app with the caller's environment: it sets up its own.

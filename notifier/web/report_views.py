@@ -75,9 +75,11 @@ def _precise_time(iso):
 EVENT_LABELS = {"status": _l("Status change"), "retry": _l("Will retry"), "error": _l("Gateway error"),
                 "reconcile": _l("Checked with the gateway"), "sweep": _l("Queued again"),
                 "callback": _l("Receipt from the gateway"), "sweeper": _l("Status asked of the gateway"),
-                "no_receipt": _l("Closed without a receipt")}
+                "no_receipt": _l("Closed without a receipt"), "held": _l("Waiting"),
+                "cmpp": _l("Report from the carrier")}
 ORIGIN_LABELS = {"worker": _l("Sending worker"), "callback": _l("Gateway receipt"),
-                 "reconcile": _l("Reconciliation"), "sweeper": _l("Periodic check")}
+                 "reconcile": _l("Reconciliation"), "sweeper": _l("Periodic check"),
+                 "cmpp": _l("CMPP connector")}
 
 
 def _percent(rate):

@@ -18,14 +18,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LOGIN = re.compile(r"login: (\S+)\s+password: (\S+)\s+\((\w+)\)")
 
 
-@pytest.fixture
-def demo(tmp_path):
+@pytest.fixture(params=["twilio", "cmpp"])
+def demo(request, tmp_path):
+    """`notifier demo`, simulating Twilio or (`--gateway cmpp`) a China Mobile ISMG with the
+    `notifier cmpp` connector between it and the outbox."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFIER_", "TEST_", "DATABASE_URL", "REDIS_URL"))}
     env["PYTHONUNBUFFERED"] = "1"
     log = open(tmp_path / "demo.out", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "notifier.cli", "demo", "--port", str(port), "--data-dir",
-                             str(tmp_path / "demo-data")], env=env, stdout=log, stderr=subprocess.STDOUT,
+                             str(tmp_path / "demo-data"), "--gateway", request.param], env=env, stdout=log, stderr=subprocess.STDOUT,
                             cwd=tmp_path)
     logins, deadline = {}, time.monotonic() + 240
     while time.monotonic() < deadline and len(logins) < 3:
@@ -42,7 +44,7 @@ def demo(tmp_path):
     assert leftover.strip() == "", leftover
 
 
-def test_demo_journey_compose_approve_deliver(demo, browser, screenshot, page):
+def test_demo_journey_compose_approve_deliver(demo, browser, screenshot, page, request):
     url, logins = demo
     # The roster is there, across the four levels.
     log_in(page, *logins["admin"], url=url)
@@ -86,4 +88,4 @@ def test_demo_journey_compose_approve_deliver(demo, browser, screenshot, page):
             break
         time.sleep(3)
     assert answered > 0
-    composer.screenshot(path=os.path.join(folder, "demo-notice-done.png"), full_page=True)
+    composer.screenshot(path=os.path.join(folder, f"demo-notice-done-{request.node.callspec.id}.png"), full_page=True)

@@ -56,7 +56,7 @@ def test_through_a_worker_no_text_fails_while_the_gateway_refuses_us(dctx, worke
     wait_until(lambda: db.session.get(GatewayState, "twilio") is not None
                and db.session.get(GatewayState, "twilio").health == MISCONFIGURED, 60,
                what="the gateway marked misconfigured")
-    assert set(statuses()) == {QUEUED}
+    wait_until(lambda: set(statuses()) == {QUEUED}, 30, what="every text back in the queue, none failed")
     sim_process.configure(auth_token=dctx.config["TWILIO_AUTH_TOKEN"])
     wait_until(lambda: statuses().get(DELIVERED) == 40, 120, what="all delivered after the fix")
     assert len(sim_process.accepted) == 40

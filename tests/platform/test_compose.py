@@ -30,10 +30,14 @@ def test_compose_runs_the_documented_processes():
     assert services["worker"]["command"][:4] == ["celery", "-A", "workers", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "workers", "beat"]
     assert services["sender"]["command"][:4] == ["celery", "-A", "workers", "worker"]
-    for name in ("web", "worker", "sender", "beat"):
+    # The CMPP connector is a service of its own, with the settings DESIGN.md names.
+    assert services["cmpp"]["command"] == ["notifier", "cmpp"]
+    for name in ("web", "worker", "sender", "beat", "cmpp"):
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgresql")
         assert env["REDIS_URL"].startswith("redis://redis")
+        assert {"SMS_GATEWAY", "CMPP_HOST", "CMPP_PORT", "CMPP_SP_ID", "CMPP_SHARED_SECRET", "CMPP_SERVICE_ID",
+                "CMPP_SRC_ID", "CMPP_WINDOW"} <= set(env)
 
 
 def test_the_workers_between_them_consume_every_queue():
