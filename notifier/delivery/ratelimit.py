@@ -20,6 +20,7 @@ beside the schedule so that every worker obeys the same one:
   - accepted segments raise it again, additively: `succeeded(n)` adds
     (1 - backoff) * peak / recovery * n / rate, i.e. while sending at full pace it climbs back to
     the rate it was cut from (`peak`) in about `recovery` seconds, and never above the ceiling.
+    Only while the pace is in use (someone waits for a slot): a rate nobody fills proves nothing.
 So against a gateway capped below the configured rate it settles in a sawtooth just under the
 cap, and against one that stops refusing it returns to the configured rate.
 
@@ -121,12 +122,18 @@ redis.call('DEL', KEYS[2])
 return {1, string.format('%.6f', new), gen + 1}
 """
 
-# KEYS: aimd. ARGV: ceiling, segments accepted, backoff, recovery seconds, memory ms.
+# KEYS: aimd, tat. ARGV: ceiling, segments accepted, backoff, recovery seconds, memory ms.
 # Returns the effective rate as a string.
 _SUCCEEDED = _EFFECTIVE + """
 local ceiling = tonumber(ARGV[1])
 local rate, gen, peak, cut, learned = effective(KEYS[1], ceiling)
 if not learned then return string.format('%.6f', rate) end
+-- Only a pace that is in use is raised: with nobody waiting for a slot the limiter is not what
+-- holds the texts back, and climbing then would only find the gateway's limit by a burst later.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[2]))
+if not tat or tat <= now then return string.format('%.6f', rate) end
 peak = peak or rate
 local step = (1 - tonumber(ARGV[3])) * peak / tonumber(ARGV[4])
 local new = rate + step * tonumber(ARGV[2]) / math.max(rate, 0.001)
@@ -284,12 +291,12 @@ class SegmentRateLimiter:
         return float(rate)
 
     def succeeded(self, sender: str, segments: int) -> float:
-        """The gateway accepted `segments`: raise the effective rate a little (see the module's
-        docstring). Returns the effective rate now."""
+        """The gateway accepted `segments`: raise the effective rate a little while the schedule
+        is full (see the module's docstring). Returns the effective rate now."""
         if segments <= 0:
             return self.effective_rate(sender)
         return float(self._succeeded(
-            keys=[self.state_key(sender)],
+            keys=[self.state_key(sender), self.keys(sender)[0]],
             args=[repr(self._rate), int(segments), repr(self.backoff), repr(self.recovery), int(self.memory * 1000)],
         ))
 

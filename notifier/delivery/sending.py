@@ -1,25 +1,27 @@
 """Sending a batch of messages exactly once, through the gateway each one is routed to.
 
-For each message: choose its gateway (notifier.gateways.registry: routes, priorities, health),
-consult that gateway's cluster-wide limiter (a short wait, or back to the queue with a
-countdown), claim it with a conditional UPDATE `queued -> sending` committed *before* the call,
-call the gateway with no DB session held, then record what happened. A call whose outcome is
-unknown (a timeout) leaves the row in `sending` and is reconciled with that same gateway before
-anything is sent again. Texts routed to a connector gateway (CMPP) are handed to its process,
-which claims them itself.
+For each message: look again at what may have changed since its row was written (the deputy
+opted out; quiet hours began), choose its gateway (notifier.gateways.registry: routes, priorities,
+health), consult that gateway's cluster-wide limiter (a short wait, or back to the queue with a
+countdown), claim it with a conditional UPDATE `queued -> sending` committed *before* the call
+(the claim time is the database's, and every later write is fenced by it), call the gateway with
+no DB session held, then record what happened. A "slow down" answer slows the limiter at once
+and puts the text back uncounted; a transient failure is retried until SMS_GIVE_UP_AFTER_HOURS
+after the first try. A call whose outcome is unknown (a timeout) leaves the row in `sending` and
+is reconciled with that same gateway before anything is sent again. Texts routed to a connector
+gateway (CMPP) are handed to its process, which claims them itself.
 """
 import logging
 import random
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import redis
 from flask import current_app
 from sqlalchemy import column, exists, func, select, table, update
 
-from notifier.delivery import dispatch
+from notifier.delivery import dispatch, screening
 from notifier.delivery.clock import db_now, sql_now
-from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, SKIPPED, Message
+from notifier.delivery.models import FAILED, QUEUED, SENDING, SENT, Message
 from notifier.delivery.outbox import cancel, id_in, record_events
 from notifier.delivery.ratelimit import Pacer
 from notifier.extensions import db
@@ -35,7 +37,7 @@ from notifier.gateways.base import (
     Outbound,
 )
 from notifier.roster.models import Deputy
-from notifier.timeutil import quiet_until, utcnow
+from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +103,8 @@ def deliver(message_ids):
         .where(id_in(Message.id, message_ids), Message.status == QUEUED).order_by(Message.id)
     ).all()
     summary = _summary(len(message_ids) - len(rows))
-    rows = skip_opted_out(rows, summary)
-    rows = hold_for_quiet_hours(rows, summary)
+    rows = screening.skip_opted_out(rows, summary)
+    rows = screening.hold_for_quiet_hours(rows, summary)
     if not rows:
         db.session.commit()
         return summary
@@ -124,61 +126,6 @@ def deliver(message_ids):
         for key, n in _send_through(name, adapter, group).items():
             summary[key] += n
     return summary
-
-
-def skip_opted_out(rows, summary):
-    """Texts to deputies who opted out or became inactive since their row was written end
-    `skipped`, with the reason. Returns the rows still to send."""
-    reasons = {row.id: "opted out" if row.opted_out else "inactive"
-               for row in rows if row.opted_out or row.active is False}
-    if not reasons:
-        return rows
-    now = utcnow()
-    skipped = []
-    for reason in set(reasons.values()):
-        ids = [mid for mid, why in reasons.items() if why == reason]
-        skipped += [(mid, reason) for mid in db.session.scalars(
-            update(Message).where(id_in(Message.id, ids), Message.status == QUEUED)
-            .values(status=SKIPPED, error_message=reason, updated_at=now).returning(Message.id)
-            .execution_options(synchronize_session=False))]
-    record_events([(mid, "status", SKIPPED, "worker", reason) for mid, reason in sorted(skipped)])
-    db.session.commit()
-    summary["opted_out"] = len(skipped)
-    return [row for row in rows if row.id not in reasons]
-
-
-def quiet_hours_end(when, config):
-    """When the quiet hours that `when` falls in end (UTC), or None outside them."""
-    return quiet_until(when, config)
-
-
-def hold_for_quiet_hours(rows, summary):
-    """A non-urgent notice's texts found inside quiet hours go back to the queue until the
-    hours end (queued_at = then: the sweeper queues them again if their task is lost). Their
-    give-up clock starts afresh in the morning. Returns the rows still to send."""
-    config = current_app.config
-    now = utcnow()
-    until = quiet_hours_end(now, config)
-    if until is None:
-        return rows
-    quiet = [row for row in rows if row.notice_id is not None and not row.urgent]
-    if not quiet:
-        return rows
-    ids = [row.id for row in quiet]
-    db.session.execute(update(Message).where(id_in(Message.id, ids), Message.status == QUEUED)
-                       .values(queued_at=until, first_attempt_at=None, updated_at=now)
-                       .execution_options(synchronize_session=False))
-    local = until.astimezone(ZoneInfo(config["TIMEZONE"])).strftime("%H:%M")
-    record_events([(row.id, "held", QUEUED, "worker", f"quiet hours: waits until {local}")
-                   for row in quiet if row.queued_at != until])
-    db.session.commit()
-    # A countdown well below the broker's visibility timeout (a longer one is delivered twice):
-    # a text held overnight is looked at again now and then, and goes when the hours are over.
-    countdown = min((until - now).total_seconds(), float(config["BROKER_VISIBILITY_TIMEOUT"]) / 4)
-    dispatch.send_messages(ids, countdown=max(1.0, countdown))
-    summary["quiet"] = len(quiet)
-    held = set(ids)
-    return [row for row in rows if row.id not in held]
 
 
 def hand_off(ids, name):

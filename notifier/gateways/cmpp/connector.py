@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import case, column, exists, func, literal, or_, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from notifier.delivery import outbox, sending
+from notifier.delivery import outbox, screening, sending
 from notifier.delivery.clock import sql_now
 from notifier.delivery.models import DELIVERED, QUEUED, SENDING, UNDELIVERED, Message, MessagePart
 from notifier.delivery.receipts import apply_final_statuses
@@ -147,7 +147,7 @@ class Connector:
                    or_(Message.queued_at.is_(None), Message.queued_at <= now))
             .order_by(Message.id).limit(limit)).all()
         summary = {}
-        due = sending.hold_for_quiet_hours(sending.skip_opted_out(due, summary), summary)
+        due = screening.hold_for_quiet_hours(screening.skip_opted_out(due, summary), summary)
         if not due:
             db.session.commit()
             return []
