@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
     active = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     last_login_at = db.Column(UTCDateTime)
+    # Stamped in every session (see get_id); raised to end every session of the user at once.
+    session_generation = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     __table_args__ = (db.CheckConstraint(f"role IN {ROLES!r}", name="role"),)
 

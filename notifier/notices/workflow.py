@@ -107,7 +107,7 @@ def notice_fields(data, partial=False):
 def create_notice(data, actor):
     if not actor.can("compose"):
         raise NotAllowed(_("Your role does not allow composing notices."))
-    notice = Notice(status=DRAFT, created_by_id=actor.id, **notice_fields(data))
+    notice = Notice(status=DRAFT, created_by_id=actor.id, last_edited_by_id=actor.id, **notice_fields(data))
     db.session.add(notice)
     record("notice.create", notice, actor=actor, title=notice.title)
     db.session.commit()
@@ -124,6 +124,8 @@ def update_notice(notice, data, actor):
     changed = sorted(k for k, v in fields.items() if getattr(notice, k) != v)
     for key, value in fields.items():
         setattr(notice, key, value)
+    if changed:
+        notice.last_edited_by_id = actor.id
     if notice.status == REJECTED:
         notice.status = DRAFT
     record("notice.update", notice, actor=actor, changed=changed)
@@ -188,12 +190,27 @@ def submit(notice, actor):
     return notice
 
 
+def may_decide(notice, user):
+    """Four eyes: neither the author nor whoever last changed the notice approves or rejects it."""
+    return user.can("approve") and user.id not in (notice.created_by_id, notice.last_edited_by_id)
+
+
+def _check_decider(notice, actor, verb):
+    if not actor.can("approve"):
+        raise NotAllowed(_("Your role does not allow approving notices.") if verb == "approve"
+                         else _("Your role does not allow rejecting notices."))
+    if actor.id == notice.created_by_id:
+        raise NotAllowed(_("You wrote this notice; another approver must approve it.") if verb == "approve"
+                         else _("You wrote this notice; another approver must decide on it."))
+    if actor.id == notice.last_edited_by_id:
+        raise NotAllowed(_("You made the last change to this notice; another approver must approve it.")
+                         if verb == "approve" else
+                         _("You made the last change to this notice; another approver must decide on it."))
+
+
 def approve(notice, actor):
     _lock(notice)
-    if not actor.can("approve"):
-        raise NotAllowed(_("Your role does not allow approving notices."))
-    if notice.created_by_id == actor.id:
-        raise NotAllowed(_("You wrote this notice; another approver must approve it."))
+    _check_decider(notice, actor, "approve")
     _require(notice, (PENDING_APPROVAL,), _("Only a notice waiting for approval can be approved; this one is "
                                            "%(status)s."))
     record("notice.approve", notice, actor=actor)
@@ -202,10 +219,7 @@ def approve(notice, actor):
 
 def reject(notice, actor, reason):
     _lock(notice)
-    if not actor.can("approve"):
-        raise NotAllowed(_("Your role does not allow rejecting notices."))
-    if notice.created_by_id == actor.id:
-        raise NotAllowed(_("You wrote this notice; another approver must decide on it."))
+    _check_decider(notice, actor, "reject")
     _require(notice, (PENDING_APPROVAL,), _("Only a notice waiting for approval can be rejected; this one is "
                                            "%(status)s."))
     reason = (reason or "").strip()
@@ -292,4 +306,4 @@ def is_final(notice):
 
 
 __all__ = ["WorkflowError", "NotAllowed", "NoticeInvalid", "create_notice", "update_notice", "submit", "approve",
-           "reject", "cancel", "check_sendable", "longest_text", "notice_fields", "SENDING"]
+           "reject", "cancel", "may_decide", "check_sendable", "longest_text", "notice_fields", "SENDING"]

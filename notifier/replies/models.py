@@ -36,6 +36,9 @@ class InboundMessage(db.Model):
     notice_id = db.Column(db.ForeignKey("notices.id", ondelete="SET NULL"))
     kind = db.Column(db.String(16), nullable=False, default=TEXT, index=True)
     code = db.Column(db.String(8))  # the reply code written in the text, if any
+    # Why the text was read as `kind` (a rule of replies.classify) and the word that decided it.
+    reason = db.Column(db.String(32))
+    reason_word = db.Column(db.String(40))
     late = db.Column(db.Boolean, nullable=False, default=False)  # after the notice's reply deadline
     read_at = db.Column(UTCDateTime)
     read_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
