@@ -47,8 +47,15 @@ class User(UserMixin, db.Model):
     def is_active(self):
         return self.active
 
+    def get_id(self):
+        # What a session stores: a new generation (new password, "log out everywhere") ends them all.
+        return f"{self.id}:{self.session_generation or 0}"
+
     def set_password(self, password):
+        """A new password ends every session of the user (the caller renews the current one)."""
         self.password_hash = generate_password_hash(password)
+        if self.id is not None:
+            self.session_generation = (self.session_generation or 0) + 1
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
