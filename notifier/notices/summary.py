@@ -49,10 +49,10 @@ def notice_to_dict(notice, with_counts=False, users=None):
     return data
 
 
-def message_to_dict(message):
+def message_to_dict(message, mask=None):
     return {
         "id": message.id, "deputy_id": message.deputy_id, "name": message.deputy.name if message.deputy else None,
-        "to": message.to, "body": message.body, "segments": message.segments, "encoding": message.encoding,
+        "to": mask(message.to) if mask else message.to, "body": message.body, "segments": message.segments, "encoding": message.encoding,
         "status": message.status, "error_code": message.error_code, "error_message": message.error_message,
         "attempts": message.attempts, **{key: _iso(getattr(message, key)) for key in (
             "created_at", "queued_at", "sent_at", "delivered_at", "failed_at", "updated_at")},

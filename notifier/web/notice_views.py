@@ -48,7 +48,13 @@ from notifier.notices.summary import get_notice, message_to_dict, messages_query
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Tag
 from notifier.timeutil import utcnow
 from notifier.web.base import ProtectedView, SecureForm
-from notifier.web.common import CountedLabel, join_list, local_datetime, local_day_bounds
+from notifier.web.common import (
+    CountedLabel,
+    join_list,
+    local_datetime,
+    local_day_bounds,
+    number_mask,
+)
 
 MESSAGE_STATUS_LABELS = {
     "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
@@ -116,7 +122,8 @@ def _to_local(value):
 def _fill_choices(form):
     form.tags.choices = [(t, t) for t in db.session.scalars(select(Tag.name).order_by(Tag.name))]
     rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
-    form.deputy_ids.choices = [(r.id, f"{r.name} {r.phone}") for r in rows]
+    mask = number_mask()
+    form.deputy_ids.choices = [(r.id, f"{r.name} {mask(r.phone)}") for r in rows]
 
 
 def _form_data(form):
@@ -186,6 +193,7 @@ def progress(notice):
     total = by_status["total"]
     unfinished = sum(by_status[s] for s in MESSAGE_STATUSES if s not in FINAL_STATUSES)
     messages = db.session.scalars(messages_query(notice.id).limit(PAGE_MESSAGES)).all()
+    mask = number_mask()
     return {
         "status": notice.status, "status_label": str(STATUS_LABELS[notice.status]),
         "counts": by_status, "labels": {s: str(MESSAGE_STATUS_LABELS[s]) for s in MESSAGE_STATUSES},
@@ -195,7 +203,7 @@ def progress(notice):
         "history": history(notice),  # the page follows steps taken meanwhile (sending started, completed)
         "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
         and notice.status not in workflow.EDITABLE,
-        "messages": [{**message_to_dict(m), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
+        "messages": [{**message_to_dict(m, mask), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
                       "error_message": str(REASON_LABELS.get(m.error_message, m.error_message or "")),
                       **{k: local_datetime(getattr(m, k)) for k in ("queued_at", "sent_at", "delivered_at",
                                                                     "failed_at", "updated_at")}}
