@@ -28,8 +28,7 @@ def init_app(app):
 
 
 def start(user, remember=False):
-    """Log `user` in on this browser: a fresh session, stamped now."""
-    _clear_keeping_locale()
+    """Log `user` in on this browser, stamped now."""
     login_user(user, remember=False)
     session.permanent = bool(remember)
     now = int(time.time())

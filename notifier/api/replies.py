@@ -51,7 +51,7 @@ def reply_to_dict(row, mask=None):
         "id": row.id, "gateway_id": row.gateway_id, "from": mask(row.from_number) if mask else row.from_number, "to": row.to_number, "body": row.body,
         "received_at": _iso(row.received_at), "deputy_id": row.deputy_id,
         "deputy_name": row.deputy.name if row.deputy else None, "notice_id": row.notice_id, "kind": row.kind,
-        "code": row.code, "late": row.late, "read_at": _iso(row.read_at), "handled_at": _iso(row.handled_at),
+        "code": row.code, "late": row.late, "reason": row.reason, "reason_text": row.reason_label, "read_at": _iso(row.read_at), "handled_at": _iso(row.handled_at),
     }
 
 
