@@ -190,22 +190,30 @@ def submit(notice, actor):
     return notice
 
 
+def why_not_decide(notice, user, verb="approve"):
+    """Why `user` may not approve (verb "approve") or reject the notice, or None when they may.
+    Four eyes: neither its author nor whoever last changed it decides on it."""
+    approving = verb == "approve"
+    if not user.can("approve"):
+        return _("Your role does not allow approving notices.") if approving else \
+            _("Your role does not allow rejecting notices.")
+    if user.id == notice.created_by_id:
+        return _("You wrote this notice; another approver must approve it.") if approving else \
+            _("You wrote this notice; another approver must decide on it.")
+    if user.id == notice.last_edited_by_id:
+        return _("You made the last change to this notice; another approver must approve it.") if approving else \
+            _("You made the last change to this notice; another approver must decide on it.")
+    return None
+
+
 def may_decide(notice, user):
-    """Four eyes: neither the author nor whoever last changed the notice approves or rejects it."""
-    return user.can("approve") and user.id not in (notice.created_by_id, notice.last_edited_by_id)
+    return why_not_decide(notice, user) is None
 
 
 def _check_decider(notice, actor, verb):
-    if not actor.can("approve"):
-        raise NotAllowed(_("Your role does not allow approving notices.") if verb == "approve"
-                         else _("Your role does not allow rejecting notices."))
-    if actor.id == notice.created_by_id:
-        raise NotAllowed(_("You wrote this notice; another approver must approve it.") if verb == "approve"
-                         else _("You wrote this notice; another approver must decide on it."))
-    if actor.id == notice.last_edited_by_id:
-        raise NotAllowed(_("You made the last change to this notice; another approver must approve it.")
-                         if verb == "approve" else
-                         _("You made the last change to this notice; another approver must decide on it."))
+    refusal = why_not_decide(notice, actor, verb)
+    if refusal:
+        raise NotAllowed(refusal)
 
 
 def approve(notice, actor):
@@ -306,4 +314,4 @@ def is_final(notice):
 
 
 __all__ = ["WorkflowError", "NotAllowed", "NoticeInvalid", "create_notice", "update_notice", "submit", "approve",
-           "reject", "cancel", "may_decide", "check_sendable", "longest_text", "notice_fields", "SENDING"]
+           "reject", "cancel", "may_decide", "why_not_decide", "check_sendable", "longest_text", "notice_fields", "SENDING"]

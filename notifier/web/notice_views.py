@@ -157,6 +157,9 @@ def allowed_steps(notice):
         "approve": can_decide,
         "reject": can_decide,
         "cancel": user.can("compose") and status in OPEN_STATUSES,
+        # An approver who wrote or last changed it is told why there is no approve button.
+        "four_eyes": workflow.why_not_decide(notice, user) if user.can("approve") and status == PENDING_APPROVAL
+        else None,
     }
 
 
