@@ -65,7 +65,12 @@ def _init_extensions(app):
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
-    from notifier.accounts import auth  # noqa: F401  (registers the user loader)
+    from notifier.accounts import (
+        auth,  # noqa: F401  (registers the user loader)
+        sessions,
+    )
+
+    sessions.init_app(app)
 
 
 def _register_blueprints(app):

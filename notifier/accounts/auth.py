@@ -10,9 +10,15 @@ from notifier.timeutil import utcnow
 
 
 @login_manager.user_loader
-def load_user(user_id):
+def load_user(session_id):
+    """The session's user, if active and the session is of their current generation."""
+    user_id, _, generation = str(session_id).partition(":")
+    if not (user_id.isdigit() and generation.isdigit()) or int(user_id) > 2**31 - 1:
+        return None  # a session from before generations, or a forged id
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or (user.session_generation or 0) != int(generation):
+        return None
+    return user
 
 
 @login_manager.request_loader

@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
     active = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     last_login_at = db.Column(UTCDateTime)
+    # Stamped in every session (see get_id); raised to end every session of the user at once.
+    session_generation = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     __table_args__ = (db.CheckConstraint(f"role IN {ROLES!r}", name="role"),)
 
@@ -45,8 +47,15 @@ class User(UserMixin, db.Model):
     def is_active(self):
         return self.active
 
+    def get_id(self):
+        # What a session stores: a new generation (new password, "log out everywhere") ends them all.
+        return f"{self.id}:{self.session_generation or 0}"
+
     def set_password(self, password):
+        """A new password ends every session of the user (the caller renews the current one)."""
         self.password_hash = generate_password_hash(password)
+        if self.id is not None:
+            self.session_generation = (self.session_generation or 0) + 1
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)

@@ -11,11 +11,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from notifier.accounts import sessions
 from notifier.accounts.service import find_user
 from notifier.audit.service import record
 from notifier.extensions import db, limiter
@@ -44,7 +45,7 @@ def login():
     if form.validate_on_submit():
         user = find_user(form.username.data.strip())
         if user is not None and user.active and user.check_password(form.password.data):
-            login_user(user, remember=form.remember.data)
+            sessions.start(user, remember=form.remember.data)
             user.last_login_at = utcnow()
             record("auth.login", target=user, actor=user)
             db.session.commit()
@@ -62,6 +63,16 @@ def logout():
     db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """End this user's sessions on every browser (a phone left logged in, a shared computer)."""
+    sessions.end_everywhere(current_user._get_current_object())
+    logout_user()
+    flash(_("You have logged out on every browser."), "info")
     return redirect(url_for("auth.login"))
 
 

@@ -16,6 +16,7 @@ from notifier.api.deputy_schemas import (
 )
 from notifier.api.errors import ApiError
 from notifier.extensions import db
+from notifier.reports.masking import masker
 from notifier.roster.importer import RosterFileError, apply_import, preview_import
 from notifier.roster.levels import LevelError
 from notifier.roster.models import Deputy
@@ -27,6 +28,12 @@ from notifier.roster.service import (
     set_opted_out,
     update_deputy,
 )
+
+
+def _shown(deputy, mask=None):
+    """deputy_to_dict with the number as the token's user may see it."""
+    return {**deputy_to_dict(deputy), "phone": (mask or masker(current_user))(deputy.phone)}
+
 
 blp = ApiBlueprint("api_deputies", __name__, url_prefix="/api/v1/deputies", description="Deputies on the roster")
 
@@ -64,7 +71,8 @@ class Deputies(MethodView):
             )
         except LevelError as exc:
             raise ApiError(422, errors={"query": {"level": [str(exc)]}}) from None
-        return keyset_page(query, Deputy.id, args.get("cursor"), args["limit"], deputy_to_dict)
+        mask = masker(current_user)
+        return keyset_page(query, Deputy.id, args.get("cursor"), args["limit"], lambda d: _shown(d, mask))
 
     @blp.requires("edit_roster")
     @blp.arguments(DeputyCreateSchema)
@@ -76,7 +84,7 @@ class Deputies(MethodView):
         except DeputyInvalid as exc:
             db.session.rollback()
             raise _invalid(exc) from None
-        return deputy_to_dict(deputy)
+        return _shown(deputy)
 
 
 @blp.route("/<int:deputy_id>")
@@ -86,7 +94,7 @@ class DeputyItem(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, deputy_id):
         """One deputy."""
-        return deputy_to_dict(_deputy_or_404(deputy_id))
+        return _shown(_deputy_or_404(deputy_id))
 
     @blp.requires("edit_roster")
     @blp.arguments(DeputyPatchSchema)
@@ -113,7 +121,7 @@ class DeputyItem(MethodView):
         except DeputyInvalid as exc:
             db.session.rollback()
             raise _invalid(exc) from None
-        return deputy_to_dict(deputy)
+        return _shown(deputy)
 
 
 @blp.route("/import")

@@ -21,6 +21,7 @@ from notifier.extensions import db
 from notifier.notices import workflow
 from notifier.notices.models import CATEGORIES, REPLY_MODES, SOURCES, STATUSES, Notice
 from notifier.notices.summary import get_notice, message_to_dict, messages_query, notice_to_dict
+from notifier.reports.masking import masker
 
 blp = ApiBlueprint("api_notices", __name__, url_prefix="/api/v1/notices",
                    description="Notices: compose, approve, schedule and broadcast")
@@ -201,5 +202,6 @@ class NoticeMessages(MethodView):
         from notifier.delivery.models import Message
 
         notice_or_404(notice_id)
+        mask = masker(current_user)
         return keyset_page(messages_query(notice_id, args.get("status")), Message.id, args.get("cursor"),
-                           args["limit"], message_to_dict)
+                           args["limit"], lambda m: message_to_dict(m, mask))

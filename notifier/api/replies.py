@@ -18,6 +18,7 @@ from notifier.extensions import db
 from notifier.notices.summary import notice_to_dict
 from notifier.replies import reminders
 from notifier.replies.models import KINDS, InboundMessage
+from notifier.reports.masking import masker
 
 blp = ApiBlueprint("api_replies", __name__, url_prefix="/api/v1", description="Replies: texts from deputies")
 
@@ -45,12 +46,12 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
-def reply_to_dict(row):
+def reply_to_dict(row, mask=None):
     return {
-        "id": row.id, "gateway_id": row.gateway_id, "from": row.from_number, "to": row.to_number, "body": row.body,
+        "id": row.id, "gateway_id": row.gateway_id, "from": mask(row.from_number) if mask else row.from_number, "to": row.to_number, "body": row.body,
         "received_at": _iso(row.received_at), "deputy_id": row.deputy_id,
         "deputy_name": row.deputy.name if row.deputy else None, "notice_id": row.notice_id, "kind": row.kind,
-        "code": row.code, "late": row.late, "read_at": _iso(row.read_at), "handled_at": _iso(row.handled_at),
+        "code": row.code, "late": row.late, "reason": row.reason, "reason_text": row.reason_label, "read_at": _iso(row.read_at), "handled_at": _iso(row.handled_at),
     }
 
 
@@ -67,7 +68,9 @@ class Replies(MethodView):
         if args.get("unmatched") is not None:
             column = InboundMessage.deputy_id
             query = query.where(column.is_(None) if args["unmatched"] else column.is_not(None))
-        return keyset_page(query, InboundMessage.id, args.get("cursor"), args["limit"], reply_to_dict)
+        mask = masker(current_user)
+        return keyset_page(query, InboundMessage.id, args.get("cursor"), args["limit"],
+                           lambda row: reply_to_dict(row, mask))
 
 
 @blp.route("/notices/<int:notice_id>/remind", methods=["POST"])

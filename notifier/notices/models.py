@@ -68,6 +68,8 @@ class Notice(db.Model):
     status = db.Column(db.String(24), nullable=False, default=DRAFT, index=True)
 
     created_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # Who last changed what goes out (text, audience, times...): like the author, never its approver.
+    last_edited_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
     approved_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
     rejected_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
@@ -85,6 +87,7 @@ class Notice(db.Model):
     cancelled_at = db.Column(UTCDateTime)
 
     created_by = db.relationship("User", foreign_keys=[created_by_id])
+    last_edited_by = db.relationship("User", foreign_keys=[last_edited_by_id])
     approved_by = db.relationship("User", foreign_keys=[approved_by_id])
     rejected_by = db.relationship("User", foreign_keys=[rejected_by_id])
     cancelled_by = db.relationship("User", foreign_keys=[cancelled_by_id])

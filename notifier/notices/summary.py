@@ -21,7 +21,8 @@ def _who(user_id, users):
 
 
 def notice_to_dict(notice, with_counts=False, users=None):
-    ids = {notice.created_by_id, notice.approved_by_id, notice.rejected_by_id, notice.cancelled_by_id} - {None}
+    ids = {notice.created_by_id, notice.last_edited_by_id, notice.approved_by_id, notice.rejected_by_id,
+           notice.cancelled_by_id} - {None}
     if users is None:
         users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
     data = {
@@ -31,7 +32,8 @@ def notice_to_dict(notice, with_counts=False, users=None):
         "scheduled_at": _iso(notice.scheduled_at), "send_after": _iso(notice.send_after), "urgent": notice.urgent,
         "status": notice.status, "rejection_reason": notice.rejection_reason,
         "recipient_count": notice.recipient_count,
-        "created_by": _who(notice.created_by_id, users), "approved_by": _who(notice.approved_by_id, users),
+        "created_by": _who(notice.created_by_id, users), "last_edited_by": _who(notice.last_edited_by_id, users),
+        "approved_by": _who(notice.approved_by_id, users),
         "rejected_by": _who(notice.rejected_by_id, users), "cancelled_by": _who(notice.cancelled_by_id, users),
         **{key: _iso(getattr(notice, key)) for key in (
             "created_at", "updated_at", "submitted_at", "approved_at", "rejected_at", "sending_at", "dispatched_at",
@@ -47,10 +49,10 @@ def notice_to_dict(notice, with_counts=False, users=None):
     return data
 
 
-def message_to_dict(message):
+def message_to_dict(message, mask=None):
     return {
         "id": message.id, "deputy_id": message.deputy_id, "name": message.deputy.name if message.deputy else None,
-        "to": message.to, "body": message.body, "segments": message.segments, "encoding": message.encoding,
+        "to": mask(message.to) if mask else message.to, "body": message.body, "segments": message.segments, "encoding": message.encoding,
         "status": message.status, "error_code": message.error_code, "error_message": message.error_message,
         "attempts": message.attempts, **{key: _iso(getattr(message, key)) for key in (
             "created_at", "queued_at", "sent_at", "delivered_at", "failed_at", "updated_at")},

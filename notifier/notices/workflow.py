@@ -110,7 +110,7 @@ def notice_fields(data, partial=False):
 def create_notice(data, actor):
     if not actor.can("compose"):
         raise NotAllowed(_("Your role does not allow composing notices."))
-    notice = Notice(status=DRAFT, created_by_id=actor.id, **notice_fields(data))
+    notice = Notice(status=DRAFT, created_by_id=actor.id, last_edited_by_id=actor.id, **notice_fields(data))
     db.session.add(notice)
     record("notice.create", notice, actor=actor, title=notice.title)
     db.session.commit()
@@ -127,6 +127,8 @@ def update_notice(notice, data, actor):
     changed = sorted(k for k, v in fields.items() if getattr(notice, k) != v)
     for key, value in fields.items():
         setattr(notice, key, value)
+    if changed:
+        notice.last_edited_by_id = actor.id
     if notice.status == REJECTED:
         notice.status = DRAFT
     record("notice.update", notice, actor=actor, changed=changed)
@@ -191,12 +193,35 @@ def submit(notice, actor):
     return notice
 
 
+def why_not_decide(notice, user, verb="approve"):
+    """Why `user` may not approve (verb "approve") or reject the notice, or None when they may.
+    Four eyes: neither its author nor whoever last changed it decides on it."""
+    approving = verb == "approve"
+    if not user.can("approve"):
+        return _("Your role does not allow approving notices.") if approving else \
+            _("Your role does not allow rejecting notices.")
+    if user.id == notice.created_by_id:
+        return _("You wrote this notice; another approver must approve it.") if approving else \
+            _("You wrote this notice; another approver must decide on it.")
+    if user.id == notice.last_edited_by_id:
+        return _("You made the last change to this notice; another approver must approve it.") if approving else \
+            _("You made the last change to this notice; another approver must decide on it.")
+    return None
+
+
+def may_decide(notice, user):
+    return why_not_decide(notice, user) is None
+
+
+def _check_decider(notice, actor, verb):
+    refusal = why_not_decide(notice, actor, verb)
+    if refusal:
+        raise NotAllowed(refusal)
+
+
 def approve(notice, actor):
     _lock(notice)
-    if not actor.can("approve"):
-        raise NotAllowed(_("Your role does not allow approving notices."))
-    if notice.created_by_id == actor.id:
-        raise NotAllowed(_("You wrote this notice; another approver must approve it."))
+    _check_decider(notice, actor, "approve")
     _require(notice, (PENDING_APPROVAL,), _("Only a notice waiting for approval can be approved; this one is "
                                            "%(status)s."))
     record("notice.approve", notice, actor=actor)
@@ -205,10 +230,7 @@ def approve(notice, actor):
 
 def reject(notice, actor, reason):
     _lock(notice)
-    if not actor.can("approve"):
-        raise NotAllowed(_("Your role does not allow rejecting notices."))
-    if notice.created_by_id == actor.id:
-        raise NotAllowed(_("You wrote this notice; another approver must decide on it."))
+    _check_decider(notice, actor, "reject")
     _require(notice, (PENDING_APPROVAL,), _("Only a notice waiting for approval can be rejected; this one is "
                                            "%(status)s."))
     reason = (reason or "").strip()
@@ -296,4 +318,4 @@ def is_final(notice):
 
 
 __all__ = ["WorkflowError", "NotAllowed", "NoticeInvalid", "create_notice", "update_notice", "submit", "approve",
-           "reject", "cancel", "check_sendable", "longest_text", "notice_fields", "SENDING"]
+           "reject", "cancel", "may_decide", "why_not_decide", "check_sendable", "longest_text", "notice_fields", "SENDING"]

@@ -1,17 +1,23 @@
-"""What a reply means: normalise the text, then classify it as confirm, decline, text, opt_out,
-opt_in or help. Never raises, whatever arrives (emoji, control characters, 1,600 characters).
+"""What a reply means: normalise the text, then read it as confirm, decline, text, opt_out,
+opt_in or help, saying which rule decided (shown in the inbox). Never raises, whatever arrives
+(emoji, control characters, 1,600 characters).
 
 Rules, in order (words from words.reply_words()):
 1. the whole text (normalised, the reply code left out) is an opt-out, opt-in or help keyword;
+   but a word that is both an opt-out keyword and a decline word ("取消") is read by what it
+   answers: declining a notice that asks to confirm or decline, the answer to one that asks for
+   a written reply, and an opt-out only when it answers no notice;
 2. the whole text is a confirm or decline word;
 3. it starts with "1" or "2" not followed by another digit ("1 收到", "2，出差在外");
 4. it starts with a decline word, or a confirm word (two characters or more) with no negation
    after it ("确认参加，谢谢" is confirm, "参加不了" is decline, "参加时间能改吗" stays text... unless
-   it starts with a confirm word and has no negation: staff read every text anyway);
+   it starts with a confirm word and has no negation: staff read every text anyway); a decline
+   word that is also an opt-out keyword counts here only in answer to a confirm/decline notice;
 5. anything else is free text, kept whole.
 """
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from notifier.replies.models import CONFIRM, DECLINE, HELP, OPT_IN, OPT_OUT, TEXT
 from notifier.replies.words import reply_words
@@ -19,6 +25,18 @@ from notifier.replies.words import reply_words
 CODE = re.compile(r"#\s*(\d{1,4})")
 _SEPARATORS = re.compile(r"[\s\W_]+", re.UNICODE)
 _LEADING_DIGIT = re.compile(r"^([12])(?!\d)")
+# What the notice a reply answers asks for (Notice.reply_mode): "confirm" (1 or 2) or "text".
+EXPECTS_ANSWER = ("confirm", "text")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A reply's kind, the rule that gave it (a REASONS code, see replies.models) and the word
+    that decided, if one did."""
+
+    kind: str
+    reason: str
+    word: str | None = None
 
 
 def normalise(text):
@@ -39,30 +57,53 @@ def _compact(words):
     return {normalise(w).replace(" ", "") for w in words}
 
 
-def classify(text, words=None):
+def classify(text, words=None, expects=None):
     """One of confirm, decline, text, opt_out, opt_in, help."""
+    return read_reply(text, words, expects).kind
+
+
+def read_reply(text, words=None, expects=None):
+    """The Reading of a reply; `expects` is what the notice it answers asks for (None: no notice)."""
     words = words or reply_words()
     without_code = CODE.sub(" ", unicodedata.normalize("NFKC", str(text or "")))
     plain = normalise(without_code)
     compact = plain.replace(" ", "")
     if not compact:
-        return HELP if "?" in without_code else TEXT
+        return Reading(HELP, "question") if "?" in without_code else Reading(TEXT, "empty")
+    lists = {kind: _compact(words.get(kind, ())) for kind in (OPT_OUT, OPT_IN, HELP, CONFIRM, DECLINE)}
+    ambiguous = lists[OPT_OUT] & lists[DECLINE]  # "取消": unsubscribe, or "I won't come"
+    if compact in ambiguous and expects in EXPECTS_ANSWER:
+        if expects == "confirm":
+            return Reading(DECLINE, "declined_in_context", compact)
+        return Reading(TEXT, "answer_in_context", compact)
     for kind in (OPT_OUT, OPT_IN, HELP, CONFIRM, DECLINE):
-        if compact in _compact(words.get(kind, ())):
-            return kind
-    if compact in _compact(words.get("help", ())) or (set(without_code.strip()) <= {"?", "？"}):
-        return HELP
+        if compact in lists[kind]:
+            return Reading(kind, "keyword" if kind in (OPT_OUT, OPT_IN, HELP) else "word", compact)
+    if set(without_code.strip()) <= {"?", "？"}:
+        return Reading(HELP, "question")
     digit = _LEADING_DIGIT.match(compact)
     if digit:
-        return CONFIRM if digit.group(1) == "1" else DECLINE
+        return Reading(CONFIRM if digit.group(1) == "1" else DECLINE, "digit", digit.group(1))
     first = plain.split(" ", 1)[0]
     negations = _compact(words.get("negations", ()))
-    declines = sorted(_compact(words.get(DECLINE, ())), key=len, reverse=True)
-    confirms = sorted(_compact(words.get(CONFIRM, ())), key=len, reverse=True)
-    if first in declines or any(len(w) >= 2 and compact.startswith(w) and not w.isascii() for w in declines):
-        return DECLINE
-    negated = any(n and n in (plain if n.isascii() else compact) for n in negations if n)
-    if not negated and (first in confirms or any(len(w) >= 2 and compact.startswith(w) and not w.isascii()
-                                                 for w in confirms)):
-        return CONFIRM
-    return TEXT
+    declines = lists[DECLINE] if expects == "confirm" else lists[DECLINE] - ambiguous
+    decline = _starting_word(first, compact, declines)
+    if decline:
+        return Reading(DECLINE, "starts_with", decline)
+    confirm = _starting_word(first, compact, lists[CONFIRM])
+    if confirm:
+        negation = next((n for n in sorted(negations, key=len, reverse=True)
+                         if n and n in (plain if n.isascii() else compact)), None)
+        if negation is None:
+            return Reading(CONFIRM, "starts_with", confirm)
+        return Reading(TEXT, "negated", negation)
+    return Reading(TEXT, "free_text")
+
+
+def _starting_word(first, compact, candidates):
+    """The word of `candidates` the text starts with: its whole first word, or (for Chinese words
+    of two characters or more) the start of the text. The longest wins."""
+    for word in sorted(candidates, key=len, reverse=True):
+        if word == first or (len(word) >= 2 and not word.isascii() and compact.startswith(word)):
+            return word
+    return None

@@ -17,6 +17,21 @@ KIND_LABELS = {
 }
 # Kinds that answer a notice (the others are about the subscription or ask for help).
 ANSWERS = (CONFIRM, DECLINE, TEXT)
+# Why a text was read as its kind (replies.classify), as the inbox explains it.
+REASON_LABELS = {
+    "keyword": _l("The whole text is the keyword “%(word)s”."),
+    "word": _l("The whole text is the answer “%(word)s”."),
+    "digit": _l("It starts with %(word)s, as the reply instruction asks."),
+    "starts_with": _l("It starts with “%(word)s”."),
+    "negated": _l("It starts like a yes but also says “%(word)s”: read it yourself."),
+    "declined_in_context": _l("“%(word)s” can also mean unsubscribe, but it answers a notice that asks to "
+                              "confirm or decline: read as declining. The deputy stays subscribed."),
+    "answer_in_context": _l("“%(word)s” can also mean unsubscribe, but it answers a notice that asks for a "
+                            "written reply: kept as the answer. The deputy stays subscribed."),
+    "free_text": _l("No answer word found: kept as free text."),
+    "empty": _l("The text is empty."),
+    "question": _l("The text is only a question mark."),
+}
 
 
 class InboundMessage(db.Model):
@@ -36,6 +51,9 @@ class InboundMessage(db.Model):
     notice_id = db.Column(db.ForeignKey("notices.id", ondelete="SET NULL"))
     kind = db.Column(db.String(16), nullable=False, default=TEXT, index=True)
     code = db.Column(db.String(8))  # the reply code written in the text, if any
+    # Why the text was read as `kind` (a rule of replies.classify) and the word that decided it.
+    reason = db.Column(db.String(32))
+    reason_word = db.Column(db.String(40))
     late = db.Column(db.Boolean, nullable=False, default=False)  # after the notice's reply deadline
     read_at = db.Column(UTCDateTime)
     read_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
@@ -50,6 +68,11 @@ class InboundMessage(db.Model):
     @property
     def kind_label(self):
         return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def reason_label(self):
+        label = REASON_LABELS.get(self.reason)
+        return str(label) % {"word": self.reason_word or ""} if label is not None else ""
 
     def __repr__(self):
         return f"<InboundMessage {self.id} {self.from_number} {self.kind}>"

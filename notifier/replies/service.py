@@ -17,7 +17,7 @@ from notifier.delivery import inbox, outbox
 from notifier.delivery.models import CANCELLED as MESSAGE_CANCELLED
 from notifier.delivery.models import SKIPPED, Message
 from notifier.extensions import db
-from notifier.replies.classify import classify
+from notifier.replies.classify import read_reply
 from notifier.replies.config import conf
 from notifier.replies.models import ANSWERS, CONFIRM, DECLINE, HELP, OPT_IN, OPT_OUT, InboundMessage
 from notifier.replies.threading import match_deputy, thread
@@ -67,11 +67,14 @@ def receive(fields, now=None, code=None):
     body = _clean(fields.get("Body"), MAX_BODY)
     from_number = _clean(fields.get("From"), 32).strip()
     deputy = match_deputy(from_number)
-    kind = classify(body)
     notice, code, late = thread(deputy, body, now, code=code)
+    # Read in the light of the notice it answers: "取消" to an invitation is "I won't come".
+    reading = read_reply(body, expects=notice.reply_mode if notice else None)
+    kind = reading.kind
     row = InboundMessage(gateway_id=gateway_id, from_number=from_number, to_number=_clean(fields.get("To"), 32),
                          body=body, received_at=now, deputy_id=deputy.id if deputy else None,
-                         notice_id=notice.id if notice else None, kind=kind, code=code, late=late)
+                         notice_id=notice.id if notice else None, kind=kind, code=code, late=late,
+                         reason=reading.reason, reason_word=(reading.word or "")[:40] or None)
     db.session.add(row)
     if deputy is not None and kind in (OPT_OUT, OPT_IN):
         # The roster service records when and how, and audits it.

@@ -19,7 +19,10 @@ DEFAULT_WORDS = {
                 "yes", "y", "ok", "okay", "sure", "confirm", "confirmed", "attend", "accept"],
     "decline": ["2", "否", "不", "不是", "不参加", "请假", "不能参加", "无法参加", "参加不了", "去不了", "来不了",
                 "不去", "不来", "不行", "不能", "不可以", "缺席", "no", "n", "decline", "declined", "cannot",
-                "cant", "absent", "not attending"],
+                "cant", "absent", "not attending",
+                # Also opt-out keywords: read by context (see classify). English CANCEL is left out,
+                # since Twilio itself stops texting a number that sends it.
+                "取消", "退出"],
 }
 # A text that starts with a confirm word yet carries one of these is not a plain "yes".
 NEGATIONS = ["不", "没", "无法", "未", "难以", "not", "cant", "cannot", "unable"]

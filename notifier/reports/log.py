@@ -18,6 +18,7 @@ from notifier.extensions import db
 from notifier.notices.models import Notice
 from notifier.reports import errors as error_table
 from notifier.reports import replies
+from notifier.reports.masking import mask_in
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, deputy_levels
 
 MAX_ID = 2**31 - 1
@@ -238,7 +239,7 @@ def message_history(message_id, mask=None, with_exchanges=False):
     message = db.session.get(Message, message_id)
     if message is None:
         return None
-    data = message_rows([message], mask)[0]
+    data = message_rows([message], mask)[0]  # the raw callbacks below are masked the same way
     data["body"] = message.body
     data["encoding"] = message.encoding
     data["sender"] = message.sender
@@ -247,7 +248,7 @@ def message_history(message_id, mask=None, with_exchanges=False):
     data["error_advice"] = str(info.advice) if info else None
     data["events"] = [
         {"id": e.id, "at": _iso(e.at), "kind": e.kind, "status": e.status, "source": e.source, "detail": e.detail,
-         "raw": e.raw}
+         "raw": mask_in(e.raw, message.to, mask)}
         for e in db.session.scalars(select(MessageEvent).where(MessageEvent.message_id == message_id)
                                     .order_by(MessageEvent.at, MessageEvent.id))]
     if with_exchanges:

@@ -1,4 +1,10 @@
-"""Which roles see deputies' numbers masked (138****8000): a setting an administrator chooses."""
+"""Which roles see deputies' numbers masked (138****8000): a setting an administrator chooses.
+
+Every place that shows a deputy's number to a user goes through `masker(user)`: lists, exports,
+the API, pickers, replies, and the gateway's raw callbacks shown on a message.
+"""
+import phonenumbers
+
 from notifier.accounts.models import ROLES
 from notifier.notices.settings import read_setting, write_setting
 from notifier.roster.phones import mask_phone
@@ -18,9 +24,45 @@ def set_masked_roles(roles, actor):
     return write_setting(KEY, roles, list(masked_roles()), actor)
 
 
+def sees_full_numbers(user):
+    role = getattr(user, "role", None)
+    return role is None or role == "admin" or role not in masked_roles()
+
+
+def _unmasked(number):
+    return number
+
+
 def masker(user):
     """A function number -> number as this user may see it."""
-    role = getattr(user, "role", None)
-    if role is not None and role != "admin" and role in masked_roles():
-        return mask_phone
-    return lambda number: number
+    return _unmasked if sees_full_numbers(user) else mask_phone
+
+
+def mask_in(value, number, mask):
+    """`value` (a gateway's raw callback: dicts, lists, strings) with every spelling of `number`
+    in it masked ("+8613800138000", "8613800138000", "13800138000")."""
+    if mask is None or mask is _unmasked or not number:
+        return value
+    masked = mask(number)
+    spellings = sorted(_spellings(number), key=len, reverse=True)
+
+    def walk(item):
+        if isinstance(item, dict):
+            return {key: walk(inner) for key, inner in item.items()}
+        if isinstance(item, list | tuple):
+            return [walk(inner) for inner in item]
+        if isinstance(item, str):
+            for spelling in spellings:
+                item = item.replace(spelling, masked)
+        return item
+
+    return walk(value)
+
+
+def _spellings(number):
+    found = {number, number.lstrip("+")}
+    try:
+        found.add(phonenumbers.national_significant_number(phonenumbers.parse(number, None)))
+    except phonenumbers.NumberParseException:
+        pass
+    return {s for s in found if len(s) >= 5}

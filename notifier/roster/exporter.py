@@ -46,11 +46,13 @@ def unescape_cell(value):
     return value
 
 
-def deputy_row(deputy):
-    """A deputy as the cells of one exported row (before escaping), in EXPORT_HEADERS order."""
+def deputy_row(deputy, mask=None):
+    """A deputy as the cells of one exported row (before escaping), in EXPORT_HEADERS order;
+    `mask` (number -> number) hides digits for users who see numbers masked."""
+    masked = mask(deputy.phone) if mask else deputy.phone
     return (
         deputy.name,
-        national_or_e164(deputy.phone),
+        national_or_e164(deputy.phone) if masked == deputy.phone else masked,
         "、".join(LEVEL_NAMES_ZH[code] for code in deputy.level_codes),
         deputy.constituency or "",
         deputy.organisation or "",
@@ -119,13 +121,14 @@ def _check_format(fmt):
     return fmt
 
 
-def export_roster(fmt="xlsx", query=None):
-    """The roster (all deputies, or those of a deputy_query Select) as (bytes, mimetype, filename)."""
+def export_roster(fmt="xlsx", query=None, mask=None):
+    """The roster (all deputies, or those of a deputy_query Select) as (bytes, mimetype, filename),
+    numbers through `mask` when given."""
     fmt = _check_format(fmt)
     if query is None:
         query = db.select(Deputy).order_by(Deputy.name, Deputy.id)
     deputies = db.session.scalars(query).all()
-    rows = [deputy_row(deputy) for deputy in deputies]
+    rows = [deputy_row(deputy, mask) for deputy in deputies]
     filename = f"deputies-{_stamp()}.{fmt}"
     if fmt == "csv":
         return _csv_bytes(rows), CSV_MIME, filename

@@ -47,6 +47,7 @@ COLUMN_SYNONYMS = {
 _HEADER_LOOKUP = {synonym: field for field, synonyms in COLUMN_SYNONYMS.items() for synonym in synonyms}
 HEADER_SEARCH_ROWS = 10  # a title row ("某县人大代表名单") may sit above the header
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_XLSX_PARTS = 1000  # a workbook of one sheet has a dozen
 
 
 class RosterFileError(ValueError):
@@ -127,8 +128,12 @@ def _field_for_header(text):
 
 
 def _decode(data):
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")  # Excel's "Unicode text"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise RosterFileError(_("The file starts as UTF-16 text but is cut short or damaged; "
+                                    "save it again as CSV or .xlsx.")) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -153,20 +158,42 @@ def _csv_rows(data):
         raise RosterFileError(_("The CSV file could not be read: %(error)s", error=str(exc))) from None
 
 
+def _check_unpacked_size(data):
+    """Refuse an .xlsx whose parts unpack to more than ROSTER_MAX_UNPACKED_BYTES before reading
+    any of it. The sizes are the archive's own; zipfile never unpacks a part beyond its stated
+    size (and fails its checksum instead), so they cannot understate what gets unpacked."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise RosterFileError(_("The Excel file could not be read.")) from None
+    limit = current_app.config["ROSTER_MAX_UNPACKED_BYTES"]
+    if len(parts) > MAX_XLSX_PARTS or sum(part.file_size for part in parts) > limit:
+        raise RosterFileError(_("The Excel file unpacks to more than %(size)d MB; split it or save it as CSV.",
+                                size=max(1, limit // (1024 * 1024))))
+
+
 def _xlsx_rows(data):
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_unpacked_size(data)
+    # A damaged workbook makes openpyxl raise almost anything (a zip, XML, key or index error):
+    # whatever it raises while reading the file means the file cannot be read.
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, TypeError):
+    except Exception:  # noqa: BLE001
         raise RosterFileError(_("The Excel file could not be read.")) from None
     try:
+        if not workbook.worksheets:
+            raise RosterFileError(_("The Excel file has no sheet."))
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some writers record wrong dimensions; read to the real end
         yield from sheet.iter_rows(values_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
-        raise RosterFileError(_("The Excel file could not be read.")) from None
+    except RosterFileError:
+        raise
+    except Exception:  # noqa: BLE001
+        raise RosterFileError(_("The Excel file is damaged: part of it cannot be read. Open it in Excel, "
+                                "save it again as .xlsx and upload that.")) from None
     finally:
         workbook.close()
 

@@ -9,11 +9,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
+from notifier.accounts import sessions
 from notifier.accounts.models import ROLE_LABELS, ROLES, ApiToken, User
 from notifier.accounts.service import (
+    MIN_PASSWORD,
     AccountError,
+    change_password,
     create_user,
     find_user,
     issue_token,
@@ -23,7 +26,7 @@ from notifier.audit.labels import action_label, target_label
 from notifier.audit.models import AuditEvent
 from notifier.audit.service import record
 from notifier.extensions import db
-from notifier.web.base import ProtectedModelView, SecureForm
+from notifier.web.base import ProtectedModelView, ProtectedView, SecureForm
 from notifier.web.common import (
     TYPE_FORMATTERS,
     FreshFilterOptionsMixin,
@@ -32,8 +35,6 @@ from notifier.web.common import (
     LocalDateUntil,
     db_options,
 )
-
-MIN_PASSWORD = 8
 
 
 def _role_choices():
@@ -148,7 +149,7 @@ class UserView(ProtectedModelView):
                 changes[field] = [getattr(model, field), value]
                 setattr(model, field, value)
         if form.new_password.data:
-            model.set_password(form.new_password.data)
+            model.set_password(form.new_password.data)  # ends the user's sessions
             changes["password"] = "reset"  # never the password itself
         if changes:
             record("user.update", target=model, actor=_actor(), username=model.username, changes=changes)
@@ -282,7 +283,43 @@ class AuditView(FreshFilterOptionsMixin, ProtectedModelView):
     )
 
 
+class PasswordForm(SecureForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=256, message=_l("At least %(min)d characters.", min=MIN_PASSWORD))],
+    )
+    confirm = PasswordField(_l("New password again"),
+                            validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))])
+
+
+class AccountView(ProtectedView):
+    """The user's own account: a new password (which logs them out on their other browsers)."""
+
+    permission = "view"
+
+    def is_visible(self):
+        return False  # reached from the user menu
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        form = PasswordForm()
+        if form.validate_on_submit():
+            user = _actor()
+            try:
+                change_password(user, form.current_password.data, form.new_password.data)
+            except AccountError as exc:
+                db.session.rollback()
+                form[exc.field or "current_password"].errors = [str(exc)]
+            else:
+                sessions.renew(user)
+                flash(_("Your password is changed. You were logged out on your other browsers."), "success")
+                return redirect(url_for("admin.index"))
+        return self.render("admin/account/password.html", form=form)
+
+
 def register(admin):
+    admin.add_view(AccountView(name=_l("Change password"), endpoint="account", url="/account/password"))
     category = _l("Administration")
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", url="users", category=category))
     admin.add_view(TokenView(ApiToken, db, name=_l("API tokens"), endpoint="tokens", url="tokens", category=category))

@@ -4,7 +4,7 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, has_app_context, url_for
+from flask import Response, current_app, g, has_app_context, url_for
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model import typefmt
 from flask_babel import format_datetime
@@ -24,6 +24,23 @@ def safe_next(target, fallback=None):
         if not parts.scheme and not parts.netloc:
             return target
     return fallback or url_for("admin.index")
+
+
+def number_mask():
+    """number -> number as the logged-in user may see it (masked for the roles an administrator
+    chose); decided once per request."""
+    if "_number_mask" not in g:
+        from flask_login import current_user
+
+        from notifier.reports.masking import masker
+
+        g._number_mask = masker(current_user)
+    return g._number_mask
+
+
+def masked(number):
+    """Template filter: a deputy's number as this user may see it."""
+    return number_mask()(number) if number else number
 
 
 class CountedLabel:

@@ -48,7 +48,13 @@ from notifier.notices.summary import get_notice, message_to_dict, messages_query
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Tag
 from notifier.timeutil import utcnow
 from notifier.web.base import ProtectedView, SecureForm
-from notifier.web.common import CountedLabel, local_datetime, local_day_bounds
+from notifier.web.common import (
+    CountedLabel,
+    join_list,
+    local_datetime,
+    local_day_bounds,
+    number_mask,
+)
 
 MESSAGE_STATUS_LABELS = {
     "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
@@ -60,6 +66,12 @@ AUDIT_LABELS = {
     "notice.approve": _l("Approved"), "notice.reject": _l("Rejected"), "notice.schedule": _l("Scheduled"),
     "notice.due": _l("Scheduled time reached"), "notice.send": _l("Sending started"),
     "notice.complete": _l("Completed"), "notice.cancel": _l("Cancelled"),
+}
+# The notice's fields as an edit lists them in the history ("Edited · 张三: Text, Audience").
+FIELD_LABELS = {
+    "title": _l("Notice title"), "body": _l("Text"), "category": _l("Category"), "source": _l("Source"),
+    "audience": _l("Audience"), "reply_mode": _l("Reply"), "reply_deadline": _l("Reply deadline"),
+    "scheduled_at": _l("Send at"), "urgent": _l("Urgent"),
 }
 # Reasons the outbox stores in English (they are data); shown translated.
 REASON_LABELS = {"opted out": _l("Opted out"), "inactive": _l("Inactive"), "notice cancelled": _l("Notice cancelled")}
@@ -110,7 +122,8 @@ def _to_local(value):
 def _fill_choices(form):
     form.tags.choices = [(t, t) for t in db.session.scalars(select(Tag.name).order_by(Tag.name))]
     rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
-    form.deputy_ids.choices = [(r.id, f"{r.name} {r.phone}") for r in rows]
+    mask = number_mask()
+    form.deputy_ids.choices = [(r.id, f"{r.name} {mask(r.phone)}") for r in rows]
 
 
 def _form_data(form):
@@ -134,20 +147,19 @@ def _show_errors(form, errors):
             target.errors = list(messages) if isinstance(messages, list) else [str(messages)]
 
 
-def _own_check(notice):
-    return notice.created_by_id == current_user.id
-
-
 def allowed_steps(notice):
     """Which buttons the current user sees on a notice."""
     user, status = current_user, notice.status
-    can_decide = user.can("approve") and not _own_check(notice) and status == PENDING_APPROVAL
+    can_decide = workflow.may_decide(notice, user) and status == PENDING_APPROVAL
     return {
         "edit": user.can("compose") and status in workflow.EDITABLE,
         "submit": user.can("compose") and status in workflow.EDITABLE,
         "approve": can_decide,
         "reject": can_decide,
         "cancel": user.can("compose") and status in OPEN_STATUSES,
+        # An approver who wrote or last changed it is told why there is no approve button.
+        "four_eyes": workflow.why_not_decide(notice, user) if user.can("approve") and status == PENDING_APPROVAL
+        else None,
     }
 
 
@@ -169,8 +181,14 @@ def history(notice):
             return str(_l("System"))
         return names.get(event.user_id) or event.actor
 
+    def reason(event):
+        detail = event.detail or {}
+        if event.action == "notice.update":  # every editor and what they changed stays on record
+            return join_list(detail.get("changed") or [], FIELD_LABELS)
+        return detail.get("reason") or ""
+
     return [{"action": e.action, "at": local_datetime(e.at), "label": str(AUDIT_LABELS.get(e.action, e.action)),
-             "who": who(e), "reason": (e.detail or {}).get("reason") or ""} for e in events]
+             "who": who(e), "reason": reason(e)} for e in events]
 
 
 def progress(notice):
@@ -178,6 +196,7 @@ def progress(notice):
     total = by_status["total"]
     unfinished = sum(by_status[s] for s in MESSAGE_STATUSES if s not in FINAL_STATUSES)
     messages = db.session.scalars(messages_query(notice.id).limit(PAGE_MESSAGES)).all()
+    mask = number_mask()
     return {
         "status": notice.status, "status_label": str(STATUS_LABELS[notice.status]),
         "counts": by_status, "labels": {s: str(MESSAGE_STATUS_LABELS[s]) for s in MESSAGE_STATUSES},
@@ -187,7 +206,7 @@ def progress(notice):
         "history": history(notice),  # the page follows steps taken meanwhile (sending started, completed)
         "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
         and notice.status not in workflow.EDITABLE,
-        "messages": [{**message_to_dict(m), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
+        "messages": [{**message_to_dict(m, mask), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
                       "error_message": error_text(m),
                       **{k: local_datetime(getattr(m, k)) for k in ("queued_at", "sent_at", "delivered_at",
                                                                     "failed_at", "updated_at")}}

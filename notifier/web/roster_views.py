@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length
 
 from notifier.audit.service import record
 from notifier.extensions import db
+from notifier.reports.masking import sees_full_numbers
 from notifier.roster.levels import level_label
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Level, Tag
 from notifier.roster.service import (
@@ -36,6 +37,7 @@ from notifier.web.common import (
     db_options,
     download,
     join_list,
+    number_mask,
 )
 
 FORM_FIELDS = ("name", "phone", "levels", "constituency", "organisation", "title", "tags", "active")
@@ -54,6 +56,12 @@ def display_phone(e164):
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(number, fmt)
+
+
+def shown_phone(e164):
+    """The number as the list shows it to this user: formatted, or masked for masked roles."""
+    mask = number_mask()
+    return mask(e164) if mask(e164) != e164 else display_phone(e164)
 
 
 # --- filters over the many-to-many levels and tags (EXISTS subqueries, so no duplicate rows) -----
@@ -144,7 +152,10 @@ class OptOutForm(SecureForm):
 
 
 def _form_data(form):
-    return {name: form[name].data for name in FORM_FIELDS}
+    """The form's deputy fields; without the phone when the user only sees it masked (the field
+    shows the masked number, read-only, and whatever comes back in it is ignored)."""
+    hidden = getattr(form, "phone_masked", False)
+    return {name: form[name].data for name in FORM_FIELDS if not (hidden and name == "phone")}
 
 
 def _show_errors(form, errors):
@@ -206,7 +217,7 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         FilterLike(Deputy.organisation, _l("Organisation")),
     )
     column_formatters = {
-        "phone": lambda v, c, m, n: display_phone(m.phone),
+        "phone": lambda v, c, m, n: shown_phone(m.phone),
         "levels": _levels_column,
         "tags": _tags_column,
         "opted_out": _opted_out_column,
@@ -236,6 +247,11 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         if request.method == "GET" and obj is not None:
             form.levels.data = obj.level_codes
             form.tags.data = ", ".join(obj.tag_names)
+        if obj is not None and not sees_full_numbers(current_user):
+            form.phone_masked = True
+            form.phone.data = number_mask()(obj.phone)
+            form.phone.render_kw = {"readonly": True}
+            form.phone.description = _l("Only roles that see full numbers may change a number.")
         return form
 
     def validate_form(self, form):
@@ -244,7 +260,7 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         if not isinstance(form, DeputyForm):  # the action and delete forms carry no deputy
             return True
         try:
-            deputy_fields(_form_data(form))
+            deputy_fields(_form_data(form), partial=getattr(form, "phone_masked", False))
         except DeputyInvalid as exc:
             _show_errors(form, exc.errors)
             return False
@@ -327,7 +343,7 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         view_args = self._get_list_extra_args()
         filters = view_args.filters
         _count, query = self.get_list(0, None, False, view_args.search, filters, execute=False, page_size=0)
-        data, mimetype, filename = export_roster(fmt, query=query.statement)
+        data, mimetype, filename = export_roster(fmt, query=query.statement, mask=number_mask())
         record(
             "roster.export",
             actor=current_user._get_current_object(),

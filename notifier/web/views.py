@@ -12,6 +12,9 @@ def register_views(admin):
     from notifier.web.roster_views import display_phone
 
     admin.app.add_template_filter(display_phone, "phone")
+    from notifier.web.common import masked
+
+    admin.app.add_template_filter(masked, "masked")
     from notifier.web.account_views import register as register_accounts
     from notifier.web.notice_views import register as register_notices
     from notifier.web.reply_views import register as register_replies  # issue 5

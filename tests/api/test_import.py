@@ -1,11 +1,13 @@
 """POST /api/v1/deputies/import: dry run, apply, re-import, bad files."""
 import io
+import re
 
 import pytest
 
 from notifier.audit.models import AuditEvent
 from notifier.roster.models import Deputy
 from tests.api.conftest import assert_error, audit_actions, count, csv_file, xlsx_file
+from tests.roster.files import BROKEN_FILES
 
 URL = "/api/v1/deputies/import"
 ROWS = [
@@ -97,6 +99,17 @@ def test_unreadable_files_are_422_on_file(api, app, data, filename):
         response = upload(api, data, filename, dry_run=dry_run)
         (message,) = assert_error(response, 422, "files", "file")
         assert len(message) > 5
+    assert count(app, Deputy) == 0
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_FILES))
+def test_broken_files_are_422_in_the_clients_language(api, app, name):
+    data, filename = BROKEN_FILES[name]
+    for dry_run, language, script in ((True, "en", r"[A-Za-z]{4}"), (False, "zh-CN", r"[\u4e00-\u9fff]{4}")):
+        response = api.post(f"{URL}?dry_run={'true' if dry_run else 'false'}", headers={"Accept-Language": language},
+                            data={"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+        (message,) = assert_error(response, 422, "files", "file")
+        assert re.search(script, message), message
     assert count(app, Deputy) == 0
 
 

@@ -95,6 +95,19 @@ def test_approver_cannot_approve_own_notice_through_the_api(api):
     assert api("POST", f"/{nid}/approve", role="admin").json["status"] == "approved"
 
 
+def test_an_approver_who_patched_a_notice_cannot_approve_it_through_the_api(api, make_user, token_for, client):
+    nid = create(api)["id"]
+    patched = api("PATCH", f"/{nid}", role="approver", json={"body": "请于周六九时到县人大三楼会议室开会。"})
+    assert patched.status_code == 200
+    assert patched.json["last_edited_by"]["username"] == api.people["approver"].username
+    assert api("POST", f"/{nid}/submit", role="approver").status_code == 200
+    refused = api("POST", f"/{nid}/approve", role="approver")
+    assert refused.status_code == 403 and "last change" in refused.json["message"]
+    assert api("GET", f"/{nid}").json["status"] == "pending_approval"
+    other = client.post(f"/api/v1/notices/{nid}/approve", headers=token_for(make_user("approver")))
+    assert other.status_code == 200 and other.json["status"] == "approved"
+
+
 def test_messages_list_and_counts_after_dispatch(api, app):
     from notifier.notices.dispatch import dispatch_notice
 

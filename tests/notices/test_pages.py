@@ -107,6 +107,24 @@ def test_composer_cannot_approve_own_notice_in_the_ui(client, login, make_user, 
     assert client.get("/approvals/").status_code == 403
 
 
+def test_an_approver_who_edited_a_notice_in_the_ui_cannot_approve_it(client, login, make_user, deputies, app):
+    login(make_user("composer"))
+    notice_id = int(compose(client).headers["Location"].rsplit("/", 1)[1])
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/notices/")})
+    login(make_user("approver", display_name="王主任"))
+    data = form(body="{name}代表：会议改到本周六上午九时。", then="submit")
+    data["csrf_token"] = csrf_token(client, f"/notices/{notice_id}/edit")
+    assert client.post(f"/notices/{notice_id}/edit", data=data).status_code == 302
+    assert status(app, notice_id) == "pending_approval"
+    page = client.get(f"/notices/{notice_id}").get_data(as_text=True)
+    assert 'id="btn-approve"' not in page and 'id="btn-reject"' not in page
+    assert step(client, notice_id, "approve").status_code == 403
+    assert status(app, notice_id) == "pending_approval"
+    edit = next(e for e in client.get(f"/notices/{notice_id}/progress").get_json()["history"]
+                if e["action"] == "notice.update")
+    assert edit["who"] == "王主任" and edit["reason"] == "短信内容"  # the editor and what they changed
+
+
 def test_queue_badge_reject_resubmit_approve_cancel(client, login, make_user, deputies, app):
     login(make_user("composer", display_name="李干事"))
     notice_id = int(compose(client, then="submit").headers["Location"].rsplit("/", 1)[1])

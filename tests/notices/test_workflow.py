@@ -191,3 +191,35 @@ def test_reply_codes_are_unique_among_open_notices(roster, people):
     plain = workflow.create_notice(notice_data(reply="none"), user(people["composer"]))
     workflow.submit(plain, user(people["composer"]))
     assert plain.reply_code is None
+
+
+# --- four eyes: whoever last changed the notice does not approve it ------------------------------
+
+def test_an_approver_who_rewrote_a_notice_cannot_approve_it(roster, people):
+    notice = workflow.create_notice(notice_data(), user(people["composer"]))
+    workflow.update_notice(notice, {"body": "请于本周六参加会议。"}, user(people["approver"]))
+    assert notice.last_edited_by_id == people["approver"].id
+    workflow.submit(notice, user(people["approver"]))
+    with pytest.raises(NotAllowed, match="last change"):
+        workflow.approve(notice, user(people["approver"]))
+    with pytest.raises(NotAllowed, match="last change"):
+        workflow.reject(notice, user(people["approver"]), "no")
+    assert not workflow.may_decide(notice, user(people["approver"]))
+    workflow.approve(notice, user(people["approver2"]))
+    assert notice.status == "approved" and notice.approved_by_id == people["approver2"].id
+    edits = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "notice.update")).all()
+    assert [(e.user_id, e.detail["changed"]) for e in edits] == [(people["approver"].id, ["body"])]
+
+
+def test_the_last_editor_is_whoever_changed_something_last(roster, people):
+    notice = workflow.create_notice(notice_data(), user(people["composer"]))
+    assert notice.last_edited_by_id == people["composer"].id
+    workflow.update_notice(notice, {"audience": {"levels": ["county", "municipal"]}}, user(people["approver"]))
+    # Saving without a change makes nobody an editor; a real change by the author does.
+    workflow.update_notice(notice, {"title": notice.title}, user(people["approver2"]))
+    assert notice.last_edited_by_id == people["approver"].id
+    workflow.update_notice(notice, {"urgent": True}, user(people["composer"]))
+    assert notice.last_edited_by_id == people["composer"].id
+    workflow.submit(notice, user(people["composer"]))
+    workflow.approve(notice, user(people["approver"]))  # the composer saw and changed the notice after them
+    assert notice.status == "approved"

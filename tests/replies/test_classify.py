@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.replies.classify import classify, find_code, normalise
+from notifier.replies.classify import Reading, classify, find_code, normalise, read_reply
 from notifier.replies.models import KINDS
 from notifier.replies.words import DEFAULT_WORDS
 
@@ -63,9 +63,44 @@ def test_word_lists_come_from_config(app):
 
 
 def test_every_default_word_classifies_as_its_kind():
+    both = set(DEFAULT_WORDS["opt_out"]) & set(DEFAULT_WORDS["decline"])
+    assert both == {"取消", "退出"}
     for kind, words in DEFAULT_WORDS.items():
         for word in words:
-            assert classify(word) == kind, word
+            # Words that are opt-out keywords and decline words too are read by context.
+            expected = "opt_out" if word in both else kind
+            assert classify(word) == expected, word
+            assert classify(word, expects="confirm") == ("decline" if word in both else kind), word
+
+
+# What the notice a reply answers asks for: None (no notice), "confirm" (1 or 2), "text".
+CONTEXT_TABLE = [
+    ("取消", None, Reading("opt_out", "keyword", "取消")),
+    ("取消", "confirm", Reading("decline", "declined_in_context", "取消")),
+    ("取 消！", "confirm", Reading("decline", "declined_in_context", "取消")),
+    ("取消 #27", "confirm", Reading("decline", "declined_in_context", "取消")),
+    ("取消", "text", Reading("text", "answer_in_context", "取消")),
+    ("退出", "confirm", Reading("decline", "declined_in_context", "退出")),
+    ("取消参加", "confirm", Reading("decline", "starts_with", "取消")),
+    ("取消吧", None, Reading("text", "free_text")),  # no notice: a prefix is not enough to unsubscribe
+    # Unambiguous keywords stay what they are, whatever the notice asked.
+    ("退订", "confirm", Reading("opt_out", "keyword", "退订")),
+    ("取消订阅", "confirm", Reading("opt_out", "keyword", "取消订阅")),
+    ("STOP", "confirm", Reading("opt_out", "keyword", "stop")),
+    ("cancel", "confirm", Reading("opt_out", "keyword", "cancel")),  # Twilio stops texting it anyway
+    ("1", "confirm", Reading("confirm", "word", "1")),
+    ("2 出差在外", "confirm", Reading("decline", "digit", "2")),
+    ("确认参加，谢谢", "confirm", Reading("confirm", "starts_with", "确认参加")),
+    ("参加时间能改吗，我不能来", "confirm", Reading("text", "negated", "不")),
+    ("请问会议在几楼？", "confirm", Reading("text", "free_text")),
+    ("", "confirm", Reading("text", "empty")),
+    ("？", None, Reading("help", "question")),
+]
+
+
+@pytest.mark.parametrize(("text", "expects", "reading"), CONTEXT_TABLE)
+def test_a_reply_is_read_by_what_it_answers_and_says_why(text, expects, reading):
+    assert read_reply(text, expects=expects) == reading
 
 
 @settings(max_examples=500, deadline=None)

@@ -1,4 +1,6 @@
 """Import previews on messy files, applying them, re-importing, whole-file errors."""
+import re
+
 import pytest
 from flask_babel import force_locale
 
@@ -7,7 +9,7 @@ from notifier.extensions import db
 from notifier.roster.importer import RosterFileError, apply_import, preview_import
 from notifier.roster.models import Deputy
 from notifier.roster.service import create_deputy, set_opted_out
-from tests.roster.files import csv_bytes, xlsx_bytes
+from tests.roster.files import BROKEN_FILES, SMALL_ROSTER, csv_bytes, padded_xlsx, xlsx_bytes
 
 HEADER = ["序号", "姓名", "性别", "手机号码", "代表层级", "选区/代表团", "工作单位", "职务", "标签", "备注"]
 MESSY = [
@@ -265,3 +267,25 @@ def test_a_large_import_refreshes_the_planner_statistics(ctx):
     db.session.commit()
     assert db.session.scalar(analyzed) > before
     assert apply_import(csv_bytes(rows[:10]), "small.csv").created == 0  # nothing new: no ANALYZE needed
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_FILES))
+def test_broken_files_get_a_clear_error_in_the_users_language(ctx, name):
+    data, filename = BROKEN_FILES[name]
+    for locale, script in (("en", re.compile(r"[A-Za-z]{4}")), ("zh_Hans_CN", re.compile(r"[\u4e00-\u9fff]{4}"))):
+        with force_locale(locale), pytest.raises(RosterFileError) as caught:
+            preview_import(data, filename)
+        assert script.search(str(caught.value)), (locale, str(caught.value))
+    with pytest.raises(RosterFileError):
+        apply_import(data, filename, actor="cli")
+    assert db.session.scalar(db.select(db.func.count()).select_from(Deputy)) == 0
+
+
+def test_an_xlsx_may_not_unpack_to_more_than_the_limit(app, ctx, monkeypatch):
+    data = padded_xlsx(SMALL_ROSTER, 300 * 1024)
+    assert len(data) < 20 * 1024  # small to upload ...
+    assert preview_import(data, "名单.xlsx").total == 1  # ... a valid workbook ...
+    monkeypatch.setitem(app.config, "ROSTER_MAX_UNPACKED_BYTES", 256 * 1024)
+    with force_locale("en"), pytest.raises(RosterFileError) as caught:  # ... that unpacks to too much
+        preview_import(data, "名单.xlsx")
+    assert "unpacks to more than" in str(caught.value)

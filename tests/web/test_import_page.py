@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.conftest import csrf_token
-from tests.roster.files import csv_bytes, xlsx_bytes
+from tests.roster.files import BROKEN_FILES, csv_bytes, xlsx_bytes
 from tests.web.conftest import audit_actions
 
 HEADER = ["姓名", "手机号码", "代表层级", "工作单位", "标签", "备注"]
@@ -187,3 +187,18 @@ def test_export_then_import_is_unchanged(as_role, add_deputy):
     exported = client.get("/deputies/download/xlsx/").data
     html = upload(client, exported, "export.xlsx").get_data(as_text=True)
     assert (count(html, "created"), count(html, "updated"), count(html, "unchanged")) == (0, 0, 2)
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_FILES))
+def test_a_broken_file_gets_a_clear_error_and_nothing_is_kept(name, as_role, app):
+    client, _ = as_role("composer")
+    before = set(os.listdir(app.config["ROSTER_IMPORT_DIR"]))
+    data, filename = BROKEN_FILES[name]
+    response = upload(client, data, filename)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    error = re.search(r'class="[^"]*file-error[^"]*">(.*?)<', html, re.S)
+    assert error and len(re.findall(r"[\u4e00-\u9fff]", error.group(1))) >= 4, html[-2000:]  # in Chinese
+    assert deputies(app) == {}
+    assert not [a for a, *_ in audit_actions(app) if a.startswith("roster.")]
+    assert set(os.listdir(app.config["ROSTER_IMPORT_DIR"])) == before  # the upload was not kept

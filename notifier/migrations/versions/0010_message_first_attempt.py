@@ -1,7 +1,7 @@
 """messages.first_attempt_at: transient failures give up by time since the first try
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 09:00:00
 
 Texts already tried get their last claim time as a stand-in for the first try.
@@ -12,7 +12,7 @@ from alembic import op
 from notifier.types import UTCDateTime
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

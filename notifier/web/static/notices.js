@@ -136,7 +136,8 @@
       return data.live;
     };
     var poll = function () {
-      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      // X-Notifier-Poll: the page asks by itself, which keeps no idle session alive.
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json", "X-Notifier-Poll": "1"}})
         .then(function (r) { return r.json(); })
         .then(function (data) { if (render(data)) { setTimeout(poll, 2000); } })
         .catch(function () { setTimeout(poll, 2000); });
@@ -150,7 +151,7 @@
     var tally = document.getElementById("reply-tally");
     if (!tally) { return; }
     if (document.visibilityState === "hidden") { setTimeout(refreshTally, TALLY_EVERY); return; }
-    fetch(tally.getAttribute("data-tally-url"), {credentials: "same-origin"})
+    fetch(tally.getAttribute("data-tally-url"), {credentials: "same-origin", headers: {"X-Notifier-Poll": "1"}})
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("reply-tally");
