@@ -1,10 +1,12 @@
 """The ISMG simulator in a process of its own, for the tests that talk CMPP to it over TCP."""
+import asyncio
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -23,6 +25,14 @@ FAST = {
     "connect_timeout": 5.0,
     "close_timeout": 5.0,
 }
+
+
+def run(coro, timeout=120):
+    """Run a test's coroutine on a fresh loop in a thread of its own: the browser tests'
+    session-wide Playwright keeps a loop running on the main thread, where asyncio.run refuses.
+    The timeout guards against hanging; it is not a timing check."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coro, timeout)).result()
 
 
 def session_settings(host, port, **overrides):

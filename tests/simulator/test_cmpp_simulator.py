@@ -15,7 +15,7 @@ from notifier.gateways.cmpp import codec
 from notifier.gateways.cmpp import text as content
 from notifier.simulator.cmpp.config import DEFAULT_SECRET, DEFAULT_SP_ID
 
-from .cmpp_process import ROOT, CmppSim
+from .cmpp_process import ROOT, CmppSim, run
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +68,6 @@ class Raw:
             return await asyncio.wait_for(self.reader.read(), timeout) == b""
         except ConnectionResetError:
             return True
-
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 60))
 
 
 # -- login ---------------------------------------------------------------------------------

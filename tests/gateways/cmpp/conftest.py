@@ -1,9 +1,9 @@
-"""The simulator (one process per module, restored between tests) and a way to run coroutines."""
+"""The simulator (one process per module, restored between tests) and waiting on the loop."""
 import asyncio
 
 import pytest
 
-from tests.simulator.cmpp_process import CmppSim
+from tests.simulator.cmpp_process import CmppSim, run  # noqa: F401 (for the tests here)
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +18,6 @@ def sim(ismg):
     ismg.restore()
     yield ismg
     ismg.restore()
-
-
-def run(coro, timeout=120):
-    """Run a test's coroutine on a fresh loop (a guard against hanging, not a timing check)."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 async def until(condition, timeout=20, what="the condition"):

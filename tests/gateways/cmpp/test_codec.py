@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.gateways.cmpp import codec
+from tests.simulator.cmpp_process import run
 
 ASCII = string.ascii_letters + string.digits + string.punctuation + " "
 
@@ -160,20 +161,20 @@ def test_pdus_come_back_from_a_stream_however_it_is_chunked(pdus, cuts):
         chunks.append(stream[at : at + cut])
         at += cut
     chunks.append(stream[at:])
-    assert asyncio.run(_read_all(chunks)) == pdus
+    assert run(_read_all(chunks)) == pdus
 
 
 @pytest.mark.parametrize("total", [0, 11, codec.MAX_LENGTH + 1, 0xFFFFFFFF])
 def test_an_absurd_total_length_is_refused_before_reading_the_body(total):
     header = total.to_bytes(4, "big") + (4).to_bytes(4, "big") + (1).to_bytes(4, "big")
     with pytest.raises(codec.FramingError):
-        asyncio.run(_read_all([header]))
+        run(_read_all([header]))
 
 
 def test_the_longest_possible_submit_still_frames():
     pdu = codec.Submit(dest_terminal_id=("13800138000",) * 100, msg_content=bytes(255))
     assert len(pdu.pack()) == codec.MAX_LENGTH
-    assert asyncio.run(_read_all([pdu.pack()])) == [pdu]
+    assert run(_read_all([pdu.pack()])) == [pdu]
 
 
 def test_a_bad_body_or_an_unknown_command_leaves_the_stream_in_step():
@@ -193,7 +194,7 @@ def test_a_bad_body_or_an_unknown_command_leaves_the_stream_in_step():
             errors.append(caught.value)
         return errors, await codec.read_pdu(reader)
 
-    (first, second), pdu = asyncio.run(read())
+    (first, second), pdu = run(read())
     assert (first.command_id, first.sequence_id, first.body) == (0x6, 9, b"abc")
     assert (second.command_id, second.sequence_id) == (codec.SUBMIT | codec.RESPONSE, 5)
     assert pdu == after
