@@ -339,9 +339,9 @@ class Pacer:
 
     Hand it to the gateway's send_many as `repace` (called when a text wakes for its slot) and
     `on_result` (called as each answer arrives), then call `settle()`:
-      - a text whose slot is void (the pace was cut since it was reserved) or that woke late (a
-        stalled process) takes a fresh slot; if that is further off than `max_wait`, it goes back
-        to the queue unsent;
+      - a text whose slot is void (the pace was cut since it was reserved) takes a fresh slot;
+        if that is further off than `max_wait`, it goes back to the queue unsent. One that woke
+        late (a stalled process) takes the next free slot rather than go in a burst;
       - the first "slow down" answer cuts the pace for everyone at once, not at the end of the
         batch; accepted segments are counted and reported once, by settle().
     One Pacer serves one batch on one event loop; it is not shared between threads.
@@ -353,9 +353,10 @@ class Pacer:
         self._slots = {}  # message id -> (due, generation, segments); due in time.monotonic()
         self.accepted_segments = self.throttles = self.repaced = self.returned = 0
 
-    def reserve(self, message_id, segments):
-        """A slot for one text: the seconds to wait, or None when it is further off than max_wait."""
-        slot = self.limiter.reserve_slot(self.sender, segments, max_wait=self.max_wait)
+    def reserve(self, message_id, segments, max_wait=None):
+        """A slot for one text: the seconds to wait, or None when it is further off than max_wait
+        (default: the pacer's)."""
+        slot = self.limiter.reserve_slot(self.sender, segments, max_wait=self.max_wait if max_wait is None else max_wait)
         if slot is None:
             return None
         self._slots[message_id] = (time.monotonic() + slot.wait, slot.generation, segments)
@@ -368,11 +369,14 @@ class Pacer:
     def __call__(self, item):
         """repace: seconds more to wait before sending `item` (0.0: now), or None: not now."""
         due, generation, segments = self._slots[item.message_id]
-        now = time.monotonic()
-        if now - due <= self.late_tolerance and generation >= self.limiter.generation(self.sender):
+        void = generation < self.limiter.generation(self.sender)
+        if not void and time.monotonic() - due <= self.late_tolerance:
             return 0.0
         self.repaced += 1
-        wait = self.reserve(item.message_id, segments)
+        # A void slot was handed out at a pace the gateway refused: if the new pace has no room
+        # soon, the text goes back to the queue. A late one (a stall) only lost its turn: it
+        # takes the next free slot, however far, as it holds its claim already.
+        wait = self.reserve(item.message_id, segments, max_wait=None if void else 3600.0)
         if wait is None:
             self.returned += 1
         return wait

@@ -202,6 +202,8 @@ def _send_through(name, gateway, rows):
     items = [Outbound(message_id=row.id, to=row.to, sender=gateway.sender, body=row.body,
                       status_callback=status_callback_url(row.id, config)) for row in work]
     results = gateway.send_many(items, [pacer.delay(row.id) for row in work], repace=pacer, on_result=pacer.on_result)
+    if not pacer.throttles and any(r.outcome == THROTTLED and r.error_code != PACED for r in results):
+        limiter.throttled(sender)  # an adapter that does not report answers as they come: slow down now
     pacer.settle()
 
     # 4. Keep the gateway's health in step (first: texts put back must not find it still "up"),

@@ -159,8 +159,9 @@ def test_a_429_storm_slows_the_limiter_and_fails_nothing(dctx, workers, sim_proc
     assert not db.session.scalar(select(func.count()).select_from(Message).where(Message.status == FAILED))
 
 
-def notice_outbox(n):
-    """A non-urgent notice (sending) to n deputies, its messages queued; (notice id, ids)."""
+def notice_outbox(n, queue=True):
+    """A non-urgent notice (sending) to n deputies, its messages queued (or pending, to queue
+    later); (notice id, ids)."""
     notice = Notice(title="会议通知", body="x", status="sending", urgent=False)
     db.session.add(notice)
     deputies = [Deputy(name=f"代表{i}", phone=f"+86139{i:08d}") for i in range(n)]
@@ -168,20 +169,20 @@ def notice_outbox(n):
     db.session.commit()
     rows = create_messages([{"to": d.phone, "deputy_id": d.id, "body": f"【县人大常委会】请各位代表于本周五上午九时参加会议。{i}"}
                             for i, d in enumerate(deputies)], notice_id=notice.id)
-    return notice.id, enqueue([r.id for r in rows])
+    return notice.id, enqueue([r.id for r in rows]) if queue else [r.id for r in rows]
 
 
 def test_a_notice_that_runs_into_quiet_hours_waits_for_them_to_end(dctx, workers, sim_process):
     """Issue 10, item 6: quiet hours begin while a notice is leaving; the rest waits until they
     end, then goes. QUIET_HOURS takes seconds too, so the window can start "now"."""
+    n = 600  # 30 s at 20/s: still leaving when quiet hours begin
+    notice_id, ids = notice_outbox(n, queue=False)  # written first: the clock below is for sending
     zone = ZoneInfo(dctx.config["TIMEZONE"])
-    begins = (utcnow() + timedelta(seconds=25)).replace(microsecond=0)
+    begins = (utcnow() + timedelta(seconds=30)).replace(microsecond=0)
     ends = begins + timedelta(seconds=20)
     window = f"{begins.astimezone(zone):%H:%M:%S}-{ends.astimezone(zone):%H:%M:%S}"
     workers.start(SMS_RATE_LIMIT=20, QUIET_HOURS=window)
-    assert utcnow() < begins - timedelta(seconds=5), "the worker took too long to start"
-    n = 600  # 30 s at 20/s: still leaving when quiet hours begin
-    notice_id, ids = notice_outbox(n)
+    enqueue(ids)
     counts = wait_until(lambda: all_final(n), 240, what="every message final")
     assert counts == {DELIVERED: n}, counts
     assert_exactly_once(sim_process, n)
@@ -193,11 +194,13 @@ def test_a_notice_that_runs_into_quiet_hours_waits_for_them_to_end(dctx, workers
     during = [t for t in sent_at if begins + slack <= t < ends]
     after = [t for t in sent_at if t >= ends]
     print(f"before {len(before)}, during {len(during)}, after {len(after)}")
-    assert before and after and not during
+    assert not during and after
     db.session.commit()
     held = db.session.scalars(select(MessageEvent.message_id).where(
         MessageEvent.kind == "held", MessageEvent.detail.like("quiet hours%"))).all()
-    assert len(set(held)) >= len(after) > 0
+    assert len(set(held)) >= len(after)
+    if not before:  # the worker was not sending yet when the hours began: nothing was crossed
+        pytest.skip("this machine is too busy to start sending within 30 s; the crossing was not staged")
 
 
 def test_a_deputy_who_opts_out_halfway_through_gets_nothing(dctx, workers, sim_process):
