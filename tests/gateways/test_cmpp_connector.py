@@ -239,6 +239,9 @@ def test_failover_to_twilio_when_the_ismg_goes_and_back_when_it_returns(cmpp_app
         time.sleep(1)
         wait_until(lambda: "logged in" in open(tmp_path / "connector-1.log").read().split("cannot log in")[-1], 60,
                    what="the connector logged in again")
+        # Texts go back to the ISMG once the platform sees the connector's heartbeat again (within
+        # a second of the login); until then they rightly go on through Twilio.
+        wait_until(lambda: health.views()["cmpp"].available, 30, what="the connector's heartbeat again")
         outbox(10, start=60)
         wait_until(lambda: statuses().get(DELIVERED) == 70, 90, what="the last 10")
         assert len(texts_at(back)) == 10 and len(sim_process.accepted) == 30
