@@ -82,6 +82,8 @@ class Config:
     CMPP_SRC_ID = _env("CMPP_SRC_ID")  # the SP access number, e.g. 1065xxxx; a notice's extension follows it
     CMPP_WINDOW = _int("CMPP_WINDOW", 16, at_least=1, at_most=256)  # unanswered submits in flight
     CMPP_RATE_LIMIT = _env("CMPP_RATE_LIMIT") and _float("CMPP_RATE_LIMIT", None)
+    # The longest wait between logins: a refused login (a wrong secret) waits this long each time.
+    CMPP_RECONNECT_MAX_SECONDS = _float("CMPP_RECONNECT_MAX_SECONDS", "60", at_least=0.1)
     GATEWAY_REFUSING_AFTER = _int("GATEWAY_REFUSING_AFTER", 20, at_least=1)  # texts in a row that did not reach it
     GATEWAY_PROBE_SECONDS = _float("GATEWAY_PROBE_SECONDS", 30, at_least=1)  # how often one not up is asked again
     GATEWAY_HOLD_SECONDS = _float("GATEWAY_HOLD_SECONDS", 30, at_least=1)  # texts no gateway may carry wait this long

@@ -1,16 +1,12 @@
 """The `cmpp` gateway end to end: real Celery workers hand texts to the `notifier cmpp` connector
 process, which talks CMPP over TCP to the simulated ISMG (its own process); reports and replies
 come back the same way. Failover to Twilio (its simulator over HTTP) when the ISMG goes away."""
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-import redis as redis_lib
 from sqlalchemy import func, select
 
 from notifier.delivery.models import DELIVERED, FINAL_STATUSES, Message, MessageEvent, MessagePart
@@ -22,78 +18,12 @@ from notifier.replies.models import InboundMessage
 from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
 from tests.conftest import wait_until
-from tests.delivery.conftest import ROOT
+from tests.gateways.conftest import cmpp_env
 from tests.simulator.cmpp_process import CmppSim
 
 pytestmark = pytest.mark.slow
-NOTIFIER = os.path.join(os.path.dirname(sys.executable), "notifier")
 SHORT = "【县人大常委会】请各位代表于本周五上午九时参加常委会会议。第{i}号"
 LONG = "【县人大常委会】各位代表：县人大常委会定于3月15日上午9时在县行政中心三楼会议室召开第二十次会议，审议县人民政府关于2026年国民经济和社会发展计划执行情况的报告，请准时参加。第{i}号"
-
-
-@pytest.fixture
-def ismg():
-    sim = CmppSim()
-    yield sim
-    sim.stop()
-
-
-def cmpp_env(ismg, gateways="cmpp"):
-    return {"SMS_GATEWAY": gateways, "CMPP_HOST": ismg.host, "CMPP_PORT": str(ismg.port),
-            "CMPP_SP_ID": ismg.baseline["sp_id"], "CMPP_SHARED_SECRET": ismg.baseline["shared_secret"],
-            "CMPP_SRC_ID": ismg.baseline["src_id"]}
-
-
-@pytest.fixture
-def cmpp_app(delivery_app, ismg):
-    saved = {k: delivery_app.config.get(k) for k in cmpp_env(ismg)}
-    delivery_app.config.update(cmpp_env(ismg))
-    delivery_app.extensions.pop("sms_gateways", None)
-    with delivery_app.app_context():
-        yield delivery_app
-        db.session.remove()
-    delivery_app.config.update(saved)
-    delivery_app.extensions.pop("sms_gateways", None)
-
-
-class ConnectorProcess:
-    def __init__(self, workers, env, tmp_path):
-        self.env = workers.env(**env)
-        self.tmp_path, self.proc, self.runs = tmp_path, None, 0
-
-    def start(self):
-        self.runs += 1
-        self.log = self.tmp_path / f"connector-{self.runs}.log"
-        self.handle = open(self.log, "w")  # noqa: SIM115  (closed in stop)
-        self.proc = subprocess.Popen([NOTIFIER, "cmpp"], cwd=ROOT, env=self.env, stdout=self.handle,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        alive = redis_lib.Redis.from_url(self.env["TEST_REDIS_URL"])
-        wait_until(lambda: alive.exists("notifier:gateway:cmpp:alive") or self.proc.poll() is not None, 60,
-                   interval=0.1, what="the connector's heartbeat")  # logged in, and says so
-        assert self.proc.poll() is None, self.log.read_text()
-        return self
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(30)
-        if self.proc is not None:
-            self.handle.close()
-            print(f"--- {self.log.name} ---\n{self.log.read_text()[-3000:]}")
-
-
-@pytest.fixture
-def connector(workers, ismg, tmp_path):
-    processes = []
-
-    def make(**env):
-        process = ConnectorProcess(workers, {**cmpp_env(ismg), **env}, tmp_path)
-        processes.append(process)
-        return process
-
-    yield make
-    for process in processes:
-        process.stop()
 
 
 def statuses():

@@ -109,6 +109,7 @@ class Settings:
             "service_id": config.get("CMPP_SERVICE_ID") or "",
             "src_id": config["CMPP_SRC_ID"],
             "window": int(config.get("CMPP_WINDOW") or 16),
+            "reconnect_max": float(config.get("CMPP_RECONNECT_MAX_SECONDS") or 60),
         }
         return cls(**{**values, **overrides})
 
