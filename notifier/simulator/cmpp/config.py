@@ -2,7 +2,7 @@
 control API, parsed from loose input (CLI flags, JSON) and checked here, in one place."""
 import dataclasses
 
-from ..config import parse_ms_range
+from ..config import _bool, _non_negative, _share, parse_ms_range
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7890
@@ -19,35 +19,11 @@ REPLY_BODIES = {
 }
 
 
-def _share(value):
-    share = float(value)
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"a share is between 0 and 1, got {share}")
-    return share
-
-
-def _non_negative(value):
-    number = float(value)
-    if number < 0:
-        raise ValueError(f"must not be negative, got {number}")
-    return number
-
-
 def _count(value):
     number = int(value)
     if number < 0:
         raise ValueError(f"must not be negative, got {number}")
     return number
-
-
-def _bool(value):
-    if isinstance(value, str):
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off", ""):
-            return False
-        raise ValueError(f"not a boolean: {value!r}")
-    return bool(value)
 
 
 def _numbers(value):
