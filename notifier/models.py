@@ -6,4 +6,4 @@ from notifier.gateways.models import GatewayState  # noqa: F401
 from notifier.notices.models import Notice, Setting  # noqa: F401
 from notifier.replies.models import InboundMessage, Reminder  # noqa: F401
 from notifier.reports.models import DeliveryDaily  # noqa: F401,E402  (and the message log indexes)
-from notifier.roster.models import Deputy, Level, Tag  # noqa: F401
+from notifier.roster.models import Deputy, DeputyGroup, Level, Tag  # noqa: F401

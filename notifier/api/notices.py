@@ -30,6 +30,8 @@ blp = ApiBlueprint("api_notices", __name__, url_prefix="/api/v1/notices",
 class AudienceSchema(Schema):
     levels = fields.List(Text(max_length=32), metadata={"description": "national, provincial, municipal, county"})
     tags = fields.List(Text(max_length=64))
+    groups = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+                         metadata={"description": "Group ids (GET /api/v1/groups)."})
     deputy_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)))
 
 

@@ -45,7 +45,7 @@ from notifier.notices.models import (
 )
 from notifier.notices.settings import approval_required, set_setting
 from notifier.notices.summary import get_notice, message_to_dict, messages_query, preview
-from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Tag
+from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, DeputyGroup, Tag
 from notifier.timeutil import utcnow
 from notifier.web.base import ProtectedView, SecureForm
 from notifier.web.common import (
@@ -95,6 +95,7 @@ class NoticeForm(SecureForm):
     levels = SelectMultipleField(_l("Levels"), choices=lambda: [(c, LEVEL_LABELS[c]) for c in LEVEL_CODES],
                                  **_checkboxes())
     tags = SelectMultipleField(_l("Tags"), validate_choice=False, **_checkboxes())
+    groups = SelectMultipleField(_l("Groups"), coerce=int, validate_choice=False, **_checkboxes())
     deputy_ids = SelectMultipleField(_l("Individual deputies"), coerce=int, validate_choice=False)
     reply = RadioField(_l("Reply"), choices=lambda: [(m, REPLY_LABELS[m]) for m in REPLY_MODES], default="none")
     reply_deadline = DateTimeLocalField(_l("Reply deadline"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
@@ -121,6 +122,8 @@ def _to_local(value):
 
 def _fill_choices(form):
     form.tags.choices = [(t, t) for t in db.session.scalars(select(Tag.name).order_by(Tag.name))]
+    form.groups.choices = [(g.id, g.name) for g in db.session.scalars(select(DeputyGroup).order_by(
+        DeputyGroup.kind, DeputyGroup.name))]
     rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
     mask = number_mask()
     form.deputy_ids.choices = [(r.id, f"{r.name} {mask(r.phone)}") for r in rows]
@@ -130,7 +133,7 @@ def _form_data(form):
     return {
         "title": form.title.data, "body": form.body.data, "category": form.category.data,
         "source": form.source.data, "reply": form.reply.data, "urgent": form.urgent.data,
-        "audience": {"levels": form.levels.data or [], "tags": form.tags.data or [],
+        "audience": {"levels": form.levels.data or [], "tags": form.tags.data or [], "groups": form.groups.data or [],
                      "deputy_ids": form.deputy_ids.data or []},
         "reply_deadline": _to_utc(form.reply_deadline.data), "scheduled_at": _to_utc(form.scheduled_at.data),
     }
@@ -291,9 +294,12 @@ class NoticesView(ProtectedView):
             form.process(data={
                 "title": notice.title, "body": notice.body, "category": notice.category, "source": notice.source,
                 "levels": notice.audience.get("levels", []), "tags": notice.audience.get("tags", []),
+                "groups": notice.audience.get("groups", []),
                 "deputy_ids": notice.audience.get("deputy_ids", []), "reply": notice.reply_mode,
                 "reply_deadline": _to_local(notice.reply_deadline), "scheduled_at": _to_local(notice.scheduled_at),
                 "urgent": notice.urgent})
+        elif request.method == "GET" and request.args.get("group", "").isdigit():
+            form.groups.data = [int(request.args["group"])]  # "compose a notice to this group"
         if form.validate_on_submit():
             actor = current_user._get_current_object()
             try:
@@ -335,8 +341,10 @@ class NoticesView(ProtectedView):
     @expose("/<int:notice_id>")
     def show(self, notice_id):
         notice = notice_or_404(notice_id)
+        groups = db.session.scalars(select(DeputyGroup).where(
+            DeputyGroup.id.in_(notice.audience.get("groups") or [])).order_by(DeputyGroup.name)).all()
         return self.render("notices/show.html", notice=notice, steps=allowed_steps(notice), progress=progress(notice),
-                           reject_form=RejectForm(), level_labels=LEVEL_LABELS)
+                           reject_form=RejectForm(), level_labels=LEVEL_LABELS, audience_groups=groups)
 
     @expose("/<int:notice_id>/progress")
     def progress_json(self, notice_id):

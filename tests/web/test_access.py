@@ -29,6 +29,7 @@ def page_rules(deputy_id, token_id, user_id):
         ("/tokens/issue/", ADMINS),
         (f"/tokens/revoke/?id={token_id}", ADMINS),
         ("/audit/", ADMINS),
+        ("/groups/", EVERYONE),
     ]
 
 
