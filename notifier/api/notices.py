@@ -47,6 +47,9 @@ class NoticeCreateSchema(Schema):
     reply_deadline = fields.AwareDateTime(allow_none=True)
     scheduled_at = fields.AwareDateTime(allow_none=True, metadata={"description": "Omit to send on approval."})
     urgent = StrictBoolean()
+    meeting_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "A meeting invitation (category meeting): when it starts; deputies may text 签到 that day."})
+    meeting_place = Text(allow_none=True, max_length=200, metadata={"description": "Where the meeting is held."})
 
 
 class NoticePatchSchema(NoticeCreateSchema):

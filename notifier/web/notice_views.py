@@ -71,7 +71,8 @@ AUDIT_LABELS = {
 FIELD_LABELS = {
     "title": _l("Notice title"), "body": _l("Text"), "category": _l("Category"), "source": _l("Source"),
     "audience": _l("Audience"), "reply_mode": _l("Reply"), "reply_deadline": _l("Reply deadline"),
-    "scheduled_at": _l("Send at"), "urgent": _l("Urgent"),
+    "scheduled_at": _l("Send at"), "urgent": _l("Urgent"), "meeting_at": _l("Meeting time"),
+    "meeting_place": _l("Meeting place"),
 }
 # Reasons the outbox stores in English (they are data); shown translated.
 REASON_LABELS = {"opted out": _l("Opted out"), "inactive": _l("Inactive"), "notice cancelled": _l("Notice cancelled")}
@@ -102,6 +103,9 @@ class NoticeForm(SecureForm):
     scheduled_at = DateTimeLocalField(_l("Send at"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
                                       description=_l("Leave empty to send as soon as it is approved."))
     urgent = BooleanField(_l("Urgent"), description=_l("Urgent notices are sent during quiet hours too."))
+    meeting_at = DateTimeLocalField(_l("Meeting time"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                    description=_l("For a meeting: deputies may text 签到 on that day to sign in."))
+    meeting_place = StringField(_l("Meeting place"), validators=[Optional(), Length(max=200)])
 
 
 class RejectForm(SecureForm):
@@ -136,6 +140,7 @@ def _form_data(form):
         "audience": {"levels": form.levels.data or [], "tags": form.tags.data or [], "groups": form.groups.data or [],
                      "deputy_ids": form.deputy_ids.data or []},
         "reply_deadline": _to_utc(form.reply_deadline.data), "scheduled_at": _to_utc(form.scheduled_at.data),
+        "meeting_at": _to_utc(form.meeting_at.data), "meeting_place": form.meeting_place.data,
     }
 
 
@@ -297,7 +302,8 @@ class NoticesView(ProtectedView):
                 "groups": notice.audience.get("groups", []),
                 "deputy_ids": notice.audience.get("deputy_ids", []), "reply": notice.reply_mode,
                 "reply_deadline": _to_local(notice.reply_deadline), "scheduled_at": _to_local(notice.scheduled_at),
-                "urgent": notice.urgent})
+                "urgent": notice.urgent, "meeting_at": _to_local(notice.meeting_at),
+                "meeting_place": notice.meeting_place})
         elif request.method == "GET" and request.args.get("group", "").isdigit():
             form.groups.data = [int(request.args["group"])]  # "compose a notice to this group"
         if form.validate_on_submit():
