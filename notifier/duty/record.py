@@ -91,14 +91,17 @@ def records(deputy_ids, span, now=None):
     result = {i: _empty() for i in ids}
     if not ids:
         return result
-    received = db.session.execute(
-        select(Message.deputy_id, Message.notice_id).where(
-            Message.deputy_id.in_(ids), Message.notice_id.is_not(None), Message.status.in_((SENT, DELIVERED)),
-            Message.created_at >= start, Message.created_at < end).distinct()).all()
-    got = {(r.deputy_id, r.notice_id) for r in received}
+    sent = db.session.execute(
+        select(Message.deputy_id, Message.notice_id, Message.status).where(
+            Message.deputy_id.in_(ids), Message.notice_id.is_not(None),
+            Message.status.not_in((SKIPPED, MESSAGE_CANCELLED)),
+            Message.created_at >= start, Message.created_at < end)).all()
+    latest = _latest_answers(ids, {r.notice_id for r in sent})
+    # Received: the gateway says so, or the deputy answered it (whatever the receipt said).
+    got = {(r.deputy_id, r.notice_id) for r in sent
+           if r.status in (SENT, DELIVERED) or (r.deputy_id, r.notice_id) in latest}
     for deputy_id, _notice_id in got:
         result[deputy_id]["notices_received"] += 1
-    latest = _latest_answers(ids, {n for _d, n in got})
     for (deputy_id, notice_id), kind in latest.items():
         if (deputy_id, notice_id) in got:
             if kind == CONFIRM:

@@ -103,7 +103,8 @@ class MeetingsView(ProtectedView):
                 for message in messages:
                     flash(message, "error")
         else:
-            flash(_("Recorded."), "success")
+            name = db.session.get(Deputy, int(deputy_id)).name
+            flash(_("%(name)s: %(status)s.", name=name, status=ATTENDANCE_LABELS[request.form["status"]]), "success")
         fallback = url_for("notices.show", notice_id=notice.id)
         return redirect(safe_next(request.form.get("next"), fallback))
 

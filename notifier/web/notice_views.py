@@ -180,7 +180,9 @@ def history(notice):
     """Who did what to the notice and when, oldest first (its audit events, readable): people by
     their display name, the platform's own steps as "system" in the reader's language."""
     events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.target_type == "notices", AuditEvent.target_id == str(notice.id)).order_by(AuditEvent.id)).all()
+        AuditEvent.target_type == "notices", AuditEvent.target_id == str(notice.id),
+        # One per invitee signed in: the attendance list shows them, the audit trail keeps them.
+        AuditEvent.action != "meeting.attendance").order_by(AuditEvent.id)).all()
     names = dict(db.session.execute(select(User.id, User.display_name).where(
         User.id.in_({e.user_id for e in events if e.user_id}))).all())
 
