@@ -249,7 +249,7 @@ def register(admin):
     admin.app.add_template_global(meeting_attendance, "meeting_attendance")
     admin.add_view(GroupsView(name=_l("Groups"), endpoint="groups", url="/groups", category=CATEGORY))
     admin.add_view(MeetingsView(name=_l("Meetings"), endpoint="meetings", url="/meetings", category=CATEGORY))
-    admin.add_view(DutyRecordsView(name=_l("Duty records"), endpoint="duty_records", url="/duty-records",
-                                   category=CATEGORY))
     admin.add_view(SuggestionsView(name=_l("Suggestions"), endpoint="suggestions", url="/suggestions",
+                                   category=CATEGORY))
+    admin.add_view(DutyRecordsView(name=_l("Duty records"), endpoint="duty_records", url="/duty-records",
                                    category=CATEGORY))

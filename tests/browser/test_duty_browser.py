@@ -102,6 +102,10 @@ def test_sign_in_on_a_phone(app, browser, live_server, scene, locale, screenshot
         assert statuses == {"attended", "leave", "absent"}
         assert page.text_content("#att-attended") == "1" and page.text_content("#att-absent") == "3"
         page.screenshot(path=_path(screenshot, f"notice-phone-{locale}"), full_page=True)
+        # The duty records read on the phone too: wide tables scroll inside their card, the page does not.
+        page.goto("/duty-records/")
+        assert page.locator("#records-chart").is_visible() and _no_sideways_scroll(page)
+        page.screenshot(path=_path(screenshot, f"duty-records-phone-{locale}"), full_page=True)
     finally:
         context.close()
 

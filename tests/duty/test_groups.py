@@ -123,3 +123,17 @@ def test_group_pages(app, as_role):
     assert "compose-to-group" in composer.get(f"/groups/{group_id}").get_data(as_text=True)
     compose = composer.get(f"/notices/new?group={group_id}").get_data(as_text=True)
     assert re.search(rf'<input checked[^>]*name="groups"[^>]*value="{group_id}"', compose)
+
+
+def test_demo_roster_has_groups(ctx):
+    import random
+
+    from notifier.demo_data import _seed_deputies
+
+    _seed_deputies(30, random.Random(2026))
+    db.session.commit()
+    groups = _groups()
+    assert {g.kind for g in groups.values()} == {"group", "station", "delegation"}
+    for deputy in db.session.scalars(db.select(Deputy)):
+        town = deputy.constituency.removesuffix("选区")
+        assert town + "代表小组" in deputy.group_names and deputy.station_names == [town + "人大代表联络站"]
