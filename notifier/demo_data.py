@@ -7,7 +7,7 @@ from notifier.accounts.models import User
 from notifier.accounts.service import create_user
 from notifier.demo import DEMO_USERS
 from notifier.extensions import db
-from notifier.roster.models import Deputy, Level, Tag
+from notifier.roster.models import DELEGATION, GROUP, STATION, Deputy, DeputyGroup, Level, Tag
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强志明海燕红梅玉兰文军晓东春华德明建平国庆丽华"
@@ -55,6 +55,11 @@ def _seed_users(data_dir):
 def _seed_deputies(count, rng):
     levels = {level.code: level for level in db.session.execute(db.select(Level)).scalars()}
     tags = {name: Tag(name=name) for name in ("常委会组成人员", "农业界", "教育界", "医卫界", "法律界", "企业界")}
+    # Every town's deputies form a deputy group and share a liaison station; the municipal ones
+    # also sit in the county's delegation to the city congress.
+    groups = {town: (DeputyGroup(name=town + "代表小组", kind=GROUP), DeputyGroup(name=town + "人大代表联络站", kind=STATION))
+              for town in TOWNS}
+    delegation = DeputyGroup(name="本县出席市人大代表团", kind=DELEGATION)
     used = set()
     for i in range(count):
         while True:
@@ -68,9 +73,11 @@ def _seed_deputies(count, rng):
         codes = {"county"} if i % 4 else {rng.choice(["national", "provincial", "municipal"])}
         if i % 7 == 0:
             codes.add("municipal")
+        town = rng.choice(TOWNS)
         deputy = Deputy(
-            name=name, phone=phone, constituency=rng.choice(TOWNS) + "选区", organisation=org, title=title,
+            name=name, phone=phone, constituency=town + "选区", organisation=org, title=title,
             active=i % 29 != 5, levels=[levels[c] for c in sorted(codes, key=lambda c: levels[c].rank)],
             tags=rng.sample(list(tags.values()), rng.choice((0, 1, 1, 2))),
+            groups=[*groups[town], *([delegation] if "municipal" in codes else [])],
         )
         db.session.add(deputy)

@@ -37,13 +37,14 @@ class NotifierApi(Api):
 
 def _blueprints():
     from notifier.api.deputies import blp as deputies
+    from notifier.api.duty import BLUEPRINTS as duty  # noqa: I001  (issue 13: groups, meetings, suggestions)
     from notifier.api.notices import blp as notices
     from notifier.api.replies import blp as replies  # issue 5
     from notifier.api.reports import (
         BLUEPRINTS as reports,  # issue 6: messages, notice exports, audit events
     )
 
-    return (deputies, notices, replies, *reports)
+    return (deputies, notices, replies, *reports, *duty)
 
 
 def init_api(app):

@@ -23,6 +23,8 @@ class DeputySchema(Schema):
     organisation = fields.String(required=True)
     title = fields.String(required=True)
     tags = fields.List(fields.String(), required=True)
+    groups = fields.List(fields.String(), metadata={"description": "Deputy groups and delegations (代表小组, 代表团)."})
+    stations = fields.List(fields.String(), metadata={"description": "Liaison stations (联络站)."})
     active = fields.Boolean(required=True)
     opted_out = fields.Boolean(required=True, metadata={"description": "The deputy asked not to be texted."})
     opted_out_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
@@ -62,6 +64,10 @@ class DeputyFieldsSchema(Schema):
         validate=validate.Length(max=50),
         metadata={"description": "Tag names; new tags are created."},
     )
+    groups = fields.List(Text(min_length=1, max_length=max_length("group")), validate=validate.Length(max=20),
+                         metadata={"description": "Deputy group or delegation names; new ones are created."})
+    stations = fields.List(Text(min_length=1, max_length=max_length("group")), validate=validate.Length(max=20),
+                           metadata={"description": "Liaison station names; new ones are created."})
     active = StrictBoolean()
 
 

@@ -30,6 +30,8 @@ blp = ApiBlueprint("api_notices", __name__, url_prefix="/api/v1/notices",
 class AudienceSchema(Schema):
     levels = fields.List(Text(max_length=32), metadata={"description": "national, provincial, municipal, county"})
     tags = fields.List(Text(max_length=64))
+    groups = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+                         metadata={"description": "Group ids (GET /api/v1/groups)."})
     deputy_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)))
 
 
@@ -45,6 +47,9 @@ class NoticeCreateSchema(Schema):
     reply_deadline = fields.AwareDateTime(allow_none=True)
     scheduled_at = fields.AwareDateTime(allow_none=True, metadata={"description": "Omit to send on approval."})
     urgent = StrictBoolean()
+    meeting_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "A meeting invitation (category meeting): when it starts; deputies may text 签到 that day."})
+    meeting_place = Text(allow_none=True, max_length=200, metadata={"description": "Where the meeting is held."})
 
 
 class NoticePatchSchema(NoticeCreateSchema):

@@ -35,6 +35,13 @@ ACTION_LABELS = {
     "gateway.pause": _l("Paused a gateway"),
     "gateway.resume": _l("Resumed a gateway"),
     "gateway.order": _l("Changed the order of the gateways"),
+    "meeting.attendance": _l("Recorded a meeting's attendance"),
+    "suggestion.create": _l("Recorded a deputy's suggestion"),
+    "suggestion.assign": _l("Assigned a suggestion to an organ"),
+    "suggestion.answer": _l("Recorded the answer to a suggestion"),
+    "suggestion.rate": _l("A deputy rated the answer to a suggestion"),
+    "suggestion.update": _l("Changed a suggestion"),
+    "duty.export": _l("Exported duty records"),
 }
 
 TARGET_LABELS = {
@@ -45,6 +52,7 @@ TARGET_LABELS = {
     "messages": _l("Text message"),
     "inbound_messages": _l("Reply"),
     "settings": _l("Setting"),
+    "suggestions": _l("Suggestion"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Who gets a notice: any of the chosen levels, tags and individual deputies (a union), each
+"""Who gets a notice: any of the chosen levels, tags, groups and individual deputies (a union), each
 deputy once however many ways they match. Opted-out and inactive deputies are counted as skipped."""
 import dataclasses
 
@@ -7,7 +7,7 @@ from sqlalchemy import false, or_, select
 
 from notifier.extensions import db
 from notifier.roster.levels import LevelError, parse_levels
-from notifier.roster.models import Deputy, Level, Tag
+from notifier.roster.models import Deputy, DeputyGroup, Level, Tag
 
 COLUMNS = (Deputy.id, Deputy.name, Deputy.phone, Deputy.title, Deputy.organisation, Deputy.constituency,
            Deputy.active, Deputy.opted_out)
@@ -52,7 +52,8 @@ def skip_reason(row):
 
 
 def clean_spec(spec):
-    """{"levels": [codes], "tags": [names], "deputy_ids": [ints]}, validated; AudienceError otherwise."""
+    """{"levels": [codes], "tags": [names], "groups": [group ids], "deputy_ids": [ints]}, validated;
+    AudienceError otherwise."""
     spec = spec or {}
     errors = {}
     try:
@@ -66,6 +67,12 @@ def clean_spec(spec):
         unknown = [t for t in tags if t not in known]
         if unknown:
             errors["tags"] = [_("No such tag: %(tags)s.", tags=", ".join(unknown))]
+    groups = _ids(spec.get("groups"), "groups", _("Group ids are whole numbers."), errors)
+    if groups and "groups" not in errors:
+        found = set(db.session.scalars(select(DeputyGroup.id).where(DeputyGroup.id.in_(groups))))
+        missing = [str(i) for i in groups if i not in found]
+        if missing:
+            errors["groups"] = [_("No group with id %(ids)s.", ids=", ".join(missing[:10]))]
     ids = []
     for value in spec.get("deputy_ids") or []:
         if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
@@ -80,7 +87,21 @@ def clean_spec(spec):
             errors["deputy_ids"] = [_("No deputy with id %(ids)s.", ids=", ".join(missing[:10]))]
     if errors:
         raise AudienceError(errors)
-    return {"levels": levels, "tags": tags, "deputy_ids": ids}
+    spec = {"levels": levels, "tags": tags, "deputy_ids": ids}
+    if groups:
+        spec["groups"] = groups  # only when used: notices written before groups keep their spec
+    return spec
+
+
+def _ids(values, key, message, errors):
+    ids = []
+    for value in values or []:
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit() \
+                or int(value) >= 2**31:
+            errors[key] = [message]
+            return []
+        ids.append(int(value))
+    return sorted(set(ids))
 
 
 def audience_query(spec):
@@ -90,6 +111,8 @@ def audience_query(spec):
         conditions.append(Deputy.levels.any(Level.code.in_(spec["levels"])))
     if spec.get("tags"):
         conditions.append(Deputy.tags.any(Tag.name.in_(spec["tags"])))
+    if spec.get("groups"):
+        conditions.append(Deputy.groups.any(DeputyGroup.id.in_(spec["groups"])))
     if spec.get("deputy_ids"):
         conditions.append(Deputy.id.in_(spec["deputy_ids"]))
     # EXISTS subqueries, not joins: a deputy at two levels or with two tags is one row.

@@ -65,6 +65,9 @@ class Notice(db.Model):
     scheduled_at = db.Column(UTCDateTime)  # None: send on approval
     send_after = db.Column(UTCDateTime)  # when dispatch may start: scheduled_at or the end of quiet hours
     urgent = db.Column(db.Boolean, nullable=False, default=False)
+    # A meeting invitation (category "meeting"): when and where; sign-in by text works that day.
+    meeting_at = db.Column(UTCDateTime)
+    meeting_place = db.Column(db.String(200))
     status = db.Column(db.String(24), nullable=False, default=DRAFT, index=True)
 
     created_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"), index=True)

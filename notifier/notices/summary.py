@@ -30,6 +30,7 @@ def notice_to_dict(notice, with_counts=False, users=None):
         "source": notice.source, "audience": notice.audience or {}, "reply": notice.reply_mode,
         "reply_code": notice.reply_code, "reply_deadline": _iso(notice.reply_deadline),
         "scheduled_at": _iso(notice.scheduled_at), "send_after": _iso(notice.send_after), "urgent": notice.urgent,
+        "meeting_at": _iso(notice.meeting_at), "meeting_place": notice.meeting_place,
         "status": notice.status, "rejection_reason": notice.rejection_reason,
         "recipient_count": notice.recipient_count,
         "created_by": _who(notice.created_by_id, users), "last_edited_by": _who(notice.last_edited_by_id, users),

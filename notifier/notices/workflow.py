@@ -31,7 +31,8 @@ from notifier.notices.settings import approval_required
 from notifier.timeutil import utcnow
 
 EDITABLE = (DRAFT, REJECTED)
-FIELDS = ("title", "body", "category", "source", "audience", "reply", "reply_deadline", "scheduled_at", "urgent")
+FIELDS = ("title", "body", "category", "source", "audience", "reply", "reply_deadline", "scheduled_at", "urgent",
+          "meeting_at", "meeting_place")
 CODE_RANGE = range(10, 1000)  # two digits first: short to type on a phone keypad
 CODE_OPEN_DAYS = 30  # a code without a deadline stays reserved this long
 # ... and one with a deadline this long after it: the code is also the CMPP extension deputies
@@ -94,7 +95,7 @@ def notice_fields(data, partial=False):
             out["audience"] = clean_spec(data.get("audience"))
         except AudienceError as exc:
             errors["audience"] = exc.errors
-    for key in ("reply_deadline", "scheduled_at"):
+    for key in ("reply_deadline", "scheduled_at", "meeting_at"):
         if key in data or not partial:
             value = data.get(key)
             if value is not None and getattr(value, "tzinfo", None) is None:
@@ -102,6 +103,11 @@ def notice_fields(data, partial=False):
             out[key] = value
     if "urgent" in data or not partial:
         out["urgent"] = bool(data.get("urgent"))
+    if "meeting_place" in data or not partial:
+        place = (data.get("meeting_place") or "").strip()
+        if len(place) > 200:
+            errors["meeting_place"] = [_("At most %(n)s characters.", n=200)]
+        out["meeting_place"] = place or None
     if errors:
         raise NoticeInvalid(errors)
     return out
@@ -166,6 +172,11 @@ def check_sendable(notice, code=None):
         errors["scheduled_at"] = [_("The scheduled time has passed.")]
     if notice.reply_deadline is not None and notice.reply_deadline < max(now, notice.scheduled_at or now):
         errors["reply_deadline"] = [_("The reply deadline must be after the sending time.")]
+    if notice.category == "meeting" and notice.meeting_at is not None:
+        if notice.meeting_at < max(now, notice.scheduled_at or now):
+            errors["meeting_at"] = [_("The meeting must be after the sending time.")]
+        elif notice.reply_deadline is not None and notice.reply_deadline > notice.meeting_at:
+            errors["reply_deadline"] = [_("The reply deadline must be before the meeting.")]
     if errors:
         raise NoticeInvalid(errors)
     return audience

@@ -6,7 +6,10 @@ from notifier.timeutil import utcnow
 from notifier.types import UTCDateTime
 
 CONFIRM, DECLINE, TEXT, OPT_OUT, OPT_IN, HELP = "confirm", "decline", "text", "opt_out", "opt_in", "help"
-KINDS = (CONFIRM, DECLINE, TEXT, OPT_OUT, OPT_IN, HELP)
+# Duty work (issue 13): "收到" (received, not attending), 签到 on a meeting's day, a suggestion
+# (建议 ...), a satisfaction rating of an answered suggestion.
+ACK, SIGN_IN, SUGGESTION, RATING = "ack", "sign_in", "suggestion", "rating"
+KINDS = (CONFIRM, DECLINE, ACK, TEXT, OPT_OUT, OPT_IN, HELP, SIGN_IN, SUGGESTION, RATING)
 KIND_LABELS = {
     CONFIRM: _l("Confirmed"),
     DECLINE: _l("Declined"),
@@ -14,9 +17,13 @@ KIND_LABELS = {
     OPT_OUT: _l("Opt-out"),
     OPT_IN: _l("Opt-in"),
     HELP: _l("Help"),
+    ACK: _l("Received only"),
+    SIGN_IN: _l("Sign-in"),
+    SUGGESTION: _l("Suggestion"),
+    RATING: _l("Satisfaction rating"),
 }
-# Kinds that answer a notice (the others are about the subscription or ask for help).
-ANSWERS = (CONFIRM, DECLINE, TEXT)
+# Kinds that answer a notice (the others are about the subscription, ask for help, or are duty work).
+ANSWERS = (CONFIRM, DECLINE, ACK, TEXT)
 # Why a text was read as its kind (replies.classify), as the inbox explains it.
 REASON_LABELS = {
     "keyword": _l("The whole text is the keyword “%(word)s”."),
@@ -29,6 +36,14 @@ REASON_LABELS = {
     "answer_in_context": _l("“%(word)s” can also mean unsubscribe, but it answers a notice that asks for a "
                             "written reply: kept as the answer. The deputy stays subscribed."),
     "free_text": _l("No answer word found: kept as free text."),
+    "acknowledged": _l("“%(word)s” only says the text arrived: counted as received, not as confirmed."),
+    "sign_in": _l("“%(word)s” on the day of a meeting the deputy is invited to: signed in."),
+    "sign_in_no_meeting": _l("“%(word)s”, but the deputy is invited to no meeting today: nothing was signed."),
+    "suggestion": _l("It starts with 建议 or JY: recorded as suggestion %(word)s."),
+    "suggestion_unknown": _l("It starts with 建议 or JY, but the sender is not on the roster: no suggestion "
+                             "was recorded."),
+    "suggestion_empty": _l("It starts with “%(word)s” but says nothing more: no suggestion was recorded."),
+    "rating": _l("Rates the answer to suggestion %(word)s."),
     "empty": _l("The text is empty."),
     "question": _l("The text is only a question mark."),
 }

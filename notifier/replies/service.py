@@ -19,7 +19,19 @@ from notifier.delivery.models import SKIPPED, Message
 from notifier.extensions import db
 from notifier.replies.classify import read_reply
 from notifier.replies.config import conf
-from notifier.replies.models import ANSWERS, CONFIRM, DECLINE, HELP, OPT_IN, OPT_OUT, InboundMessage
+from notifier.replies.models import (
+    ACK,
+    ANSWERS,
+    CONFIRM,
+    DECLINE,
+    HELP,
+    OPT_IN,
+    OPT_OUT,
+    RATING,
+    SIGN_IN,
+    SUGGESTION,
+    InboundMessage,
+)
 from notifier.replies.threading import match_deputy, thread
 from notifier.roster.models import Deputy
 from notifier.roster.phones import PhoneError, normalise_phone
@@ -28,9 +40,11 @@ from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1600  # Twilio's longest text; anything longer is cut, not refused
-TALLY_KEYS = ("confirmed", "declined", "other", "opted_out", "none")
-_TALLY_OF = {CONFIRM: "confirmed", DECLINE: "declined", "text": "other"}
-INBOUND_TEXT = "twilio.inbound"  # the kind of webhook request kept by inbox.accept
+TALLY_KEYS = ("confirmed", "declined", "received", "other", "opted_out", "none")
+# "收到" alone says the text arrived, not that the deputy will come: received, not confirmed.
+_TALLY_OF = {CONFIRM: "confirmed", DECLINE: "declined", ACK: "received", "text": "other"}
+INBOUND_TEXT = "twilio.inbound"
+DUTY_KINDS = (SIGN_IN, SUGGESTION, RATING)  # the kind of webhook request kept by inbox.accept
 
 
 class InboundInvalid(ValueError):
@@ -68,8 +82,16 @@ def receive(fields, now=None, code=None):
     from_number = _clean(fields.get("From"), 32).strip()
     deputy = match_deputy(from_number)
     notice, code, late = thread(deputy, body, now, code=code)
-    # Read in the light of the notice it answers: "取消" to an invitation is "I won't come".
-    reading = read_reply(body, expects=notice.reply_mode if notice else None)
+    reading = None
+    if deputy is not None:
+        from notifier.duty.inbound import rating_reading  # see DUTY_KINDS below
+
+        reading = rating_reading(deputy, body, notice, code)  # "1" to "your suggestion was answered"
+    if reading is not None:
+        notice, late = None, False
+    else:
+        # Read in the light of the notice it answers: "取消" to an invitation is "I won't come".
+        reading = read_reply(body, expects=notice.reply_mode if notice else None)
     kind = reading.kind
     row = InboundMessage(gateway_id=gateway_id, from_number=from_number, to_number=_clean(fields.get("To"), 32),
                          body=body, received_at=now, deputy_id=deputy.id if deputy else None,
@@ -80,6 +102,12 @@ def receive(fields, now=None, code=None):
         # The roster service records when and how, and audits it.
         set_opted_out(deputy, kind == OPT_OUT, f"sms:{body.strip()[:40]}", actor="sms", commit=False)
     answer = [m.id for m in help_answer(deputy, from_number)] if kind == HELP else []
+    if kind in DUTY_KINDS:
+        # Duty work builds on replies: imported here, so replies never needs it at import time.
+        from notifier.duty.inbound import act
+
+        db.session.flush()  # the row's id, for what the duty work records
+        answer += act(row, deputy, notice, now)
     try:
         db.session.commit()  # the text, its effects and its answer at once: a replay repeats none of them
     except IntegrityError:  # the same gateway id stored by a concurrent request
@@ -166,11 +194,12 @@ def tally(notice_id):
     return result
 
 
-API_KEYS = ("confirmed", "declined", "other", "none")
+API_KEYS = ("confirmed", "declined", "received", "other", "none")
 
 
 def tally_counts(notice_id):
-    """The notice API's `replies`: the contract's four counts (opted-out deputies are in none of them)."""
+    """The notice API's `replies`: the contract's four counts and `received` (only acknowledged);
+    opted-out deputies are in none of them."""
     result = tally(notice_id)
     return {key: result[key] for key in API_KEYS}
 

@@ -120,8 +120,8 @@ def overview(days=30):
     answered = recipients = 0
     for notice in asked:
         t = replies.tally(notice.id)
-        answered += t.get("confirmed", 0) + t.get("declined", 0) + t.get("other", 0)
-        recipients += t.get("recipients", 0) or sum(t.get(k, 0) for k in ("confirmed", "declined", "other",
+        answered += sum(t.get(k, 0) for k in ("confirmed", "declined", "received", "other"))
+        recipients += t.get("recipients", 0) or sum(t.get(k, 0) for k in ("confirmed", "declined", "received", "other",
                                                                           "opted_out", "none"))
 
     def summary(bucket):

@@ -6,7 +6,7 @@ from sqlalchemy import select, tuple_
 
 from notifier.extensions import db
 
-EMPTY_TALLY = {"confirmed": 0, "declined": 0, "other": 0, "opted_out": 0, "none": 0, "late": 0}
+EMPTY_TALLY = {"confirmed": 0, "declined": 0, "received": 0, "other": 0, "opted_out": 0, "none": 0, "late": 0}
 
 
 def _replies():
@@ -18,7 +18,8 @@ def _replies():
 
 
 def tally(notice_id):
-    """Counts of confirmed, declined, other, opted_out, none (and late, recipients) for a notice."""
+    """Counts of confirmed, declined, received (only acknowledged), other, opted_out, none (and late)
+    for a notice."""
     _models, service = _replies()
     if service is None:
         return dict(EMPTY_TALLY)

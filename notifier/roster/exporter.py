@@ -18,13 +18,14 @@ from notifier.roster.models import Deputy
 from notifier.roster.phones import national_or_e164
 from notifier.timeutil import utcnow
 
-EXPORT_HEADERS = ("姓名", "手机号码", "代表层级", "选区/代表团", "工作单位", "职务", "标签", "状态")
-EXAMPLE_ROW = ("张三", "13800138000", "县级、市级", "城关镇选区", "城关镇人民政府", "镇长", "乡镇、连任", "启用")
+EXPORT_HEADERS = ("姓名", "手机号码", "代表层级", "选区/代表团", "工作单位", "职务", "标签", "状态", "代表小组", "联络站")
+EXAMPLE_ROW = ("张三", "13800138000", "县级、市级", "城关镇选区", "城关镇人民政府", "镇长", "乡镇、连任", "启用",
+               "城关代表小组", "城关镇人大代表联络站")
 ACTIVE_NAMES = {True: "启用", False: "停用"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
-_WIDTHS = (12, 16, 16, 20, 30, 16, 20, 8)
+_WIDTHS = (12, 16, 16, 20, 30, 16, 20, 8, 20, 24)
 
 
 def _needs_escape(text):
@@ -59,6 +60,8 @@ def deputy_row(deputy, mask=None):
         deputy.title or "",
         "、".join(deputy.tag_names),
         ACTIVE_NAMES[bool(deputy.active)],
+        "、".join(deputy.group_names),
+        "、".join(deputy.station_names),
     )
 
 
@@ -141,6 +144,8 @@ def template_notes():
         _("Name (姓名) and mobile number (手机号码) are required; the number must be a mobile number."),
         _("Levels (代表层级): 全国, 省级, 市级, 县级; several separated by 、 or commas."),
         _("Tags (标签): several separated by 、 or commas."),
+        _("Deputy groups (代表小组) and liaison stations (联络站): several separated by 、 or commas; a name "
+          "ending in 代表团 is a delegation."),
         _("Status (状态): 启用 or 停用; blank means 启用 for new deputies."),
         _("Rows are matched by mobile number: importing again updates the deputies already there."),
     )

@@ -42,6 +42,8 @@ COLUMN_SYNONYMS = {
     "organisation": ("工作单位及职务", "工作单位", "单位", "organisation", "organization"),
     "title": ("职务", "title"),
     "tags": ("标签", "分组", "tags", "tag", "groups"),
+    "groups": ("代表小组", "所属代表小组", "代表组", "小组", "deputygroup", "deputygroups"),
+    "stations": ("联络站", "代表联络站", "所属联络站", "联络站点", "liaisonstation", "liaisonstations", "station"),
     "active": ("状态", "active", "status"),
 }
 _HEADER_LOOKUP = {synonym: field for field, synonyms in COLUMN_SYNONYMS.items() for synonym in synonyms}

@@ -19,6 +19,21 @@ deputy_levels = db.Table(
     db.Column("level_code", db.ForeignKey("levels.code"), primary_key=True, index=True),
 )
 
+# Groups a deputy belongs to (代表小组, 代表团, 联络站): who meets and works together.
+GROUP, DELEGATION, STATION = "group", "delegation", "station"
+GROUP_KINDS = (GROUP, DELEGATION, STATION)
+GROUP_KIND_LABELS = {
+    GROUP: _l("Deputy group"),
+    DELEGATION: _l("Delegation"),
+    STATION: _l("Liaison station"),
+}
+
+deputy_group_members = db.Table(
+    "deputy_group_members",
+    db.Column("deputy_id", db.ForeignKey("deputies.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("group_id", db.ForeignKey("deputy_groups.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 deputy_tags = db.Table(
     "deputy_tags",
     db.Column("deputy_id", db.ForeignKey("deputies.id", ondelete="CASCADE"), primary_key=True),
@@ -50,6 +65,23 @@ class Tag(db.Model):
         return self.name
 
 
+class DeputyGroup(db.Model):
+    """A deputy group or delegation (代表小组, 代表团) or a liaison station (联络站)."""
+
+    __tablename__ = "deputy_groups"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(64), nullable=False, unique=True)
+    kind = db.Column(db.String(16), nullable=False, default=GROUP)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    @property
+    def kind_label(self):
+        return GROUP_KIND_LABELS.get(self.kind, self.kind)
+
+    def __str__(self):
+        return self.name
+
+
 class Deputy(db.Model):
     __tablename__ = "deputies"
     id = db.Column(db.Integer, primary_key=True)
@@ -67,6 +99,8 @@ class Deputy(db.Model):
 
     levels = db.relationship(Level, secondary=deputy_levels, lazy="selectin", order_by=Level.rank)
     tags = db.relationship(Tag, secondary=deputy_tags, lazy="selectin", order_by=Tag.name)
+    groups = db.relationship(DeputyGroup, secondary=deputy_group_members, lazy="selectin",
+                             order_by=DeputyGroup.name)
 
     @property
     def level_codes(self):
@@ -75,6 +109,16 @@ class Deputy(db.Model):
     @property
     def tag_names(self):
         return [tag.name for tag in self.tags]
+
+    @property
+    def group_names(self):
+        """Deputy groups and delegations (the roster's 代表小组 column)."""
+        return [g.name for g in self.groups if g.kind != STATION]
+
+    @property
+    def station_names(self):
+        """Liaison stations (the roster's 联络站 column)."""
+        return [g.name for g in self.groups if g.kind == STATION]
 
     def __str__(self):
         return f"{self.name} ({self.phone})"

@@ -9,12 +9,15 @@ from sqlalchemy.exc import IntegrityError
 from notifier.audit.service import record
 from notifier.extensions import db
 from notifier.roster.levels import LevelError, parse_levels
-from notifier.roster.models import Deputy, Level, Tag
+from notifier.roster.models import DELEGATION, GROUP, STATION, Deputy, DeputyGroup, Level, Tag
 from notifier.roster.phones import PhoneError, normalise_phone
 from notifier.timeutil import utcnow
 
 TEXT_FIELDS = ("name", "constituency", "organisation", "title")
-FIELDS = ("name", "phone", "levels", "constituency", "organisation", "title", "tags", "active", "opted_out")
+FIELDS = ("name", "phone", "levels", "constituency", "organisation", "title", "tags", "groups", "stations", "active",
+          "opted_out")
+# Fields holding a list of names, compared as sets.
+NAME_LISTS = ("levels", "tags", "groups", "stations")
 TAG_SEPARATORS = re.compile(r"[,;、，；\n]+")
 _TRUE = {"1", "true", "yes", "y", "on", "t", "active", "是", "启用", "有效", "正常", "在任", "在职", "√"}
 _FALSE = {"0", "false", "no", "n", "off", "f", "inactive", "否", "停用", "无效", "禁用", "离任", "离职", "×"}
@@ -30,7 +33,10 @@ class DeputyInvalid(ValueError):
 
 def max_length(field):
     """The column length of a text field of Deputy (or Tag.name for "tag")."""
-    column = Tag.__table__.c.name if field == "tag" else Deputy.__table__.c[field]
+    if field in ("tag", "group"):
+        column = (Tag if field == "tag" else DeputyGroup).__table__.c.name
+    else:
+        column = Deputy.__table__.c[field]
     return column.type.length
 
 
@@ -119,6 +125,16 @@ def deputy_fields(data, partial=False):
             for name in fields["tags"]:
                 if len(name) > max_length("tag"):
                     errors.setdefault("tags", []).append(_too_long(name, max_length("tag")))
+    for field in ("groups", "stations"):
+        if field in data:
+            try:
+                fields[field] = split_tags(data[field])
+            except TypeError:
+                errors.setdefault(field, []).append(_("Groups must be a list of names."))
+            else:
+                for name in fields[field]:
+                    if len(name) > max_length("group"):
+                        errors.setdefault(field, []).append(_too_long(name, max_length("group")))
     for field in ("active", "opted_out"):
         if field in data:
             value = parse_bool(data[field])
@@ -149,6 +165,34 @@ def get_or_create_tags(names):
     return [found[name] for name in names]
 
 
+def group_kind_for(name, station=False):
+    """A 联络站 column names liaison stations; in the 代表小组 column a name ending in 代表团 is a
+    delegation, anything else a deputy group."""
+    if station:
+        return STATION
+    return DELEGATION if name.endswith("代表团") else GROUP
+
+
+def get_or_create_groups(names, station=False):
+    """DeputyGroup rows for `names` (created as needed, in the current transaction), in order. A
+    name already used by a group of another kind is that group: names are unique."""
+    names = split_tags(names)
+    if not names:
+        return []
+    found = {g.name: g for g in db.session.scalars(db.select(DeputyGroup).where(DeputyGroup.name.in_(names)))}
+    for name in names:
+        if name in found:
+            continue
+        try:
+            with db.session.begin_nested():  # another request may create the same group right now
+                group = DeputyGroup(name=name, kind=group_kind_for(name, station))
+                db.session.add(group)
+        except IntegrityError:
+            group = db.session.scalars(db.select(DeputyGroup).where(DeputyGroup.name == name)).one()
+        found[name] = group
+    return [found[name] for name in names]
+
+
 def all_levels():
     """{code: Level}: the four rows, loaded once by callers that set levels on many deputies."""
     return {level.code: level for level in db.session.scalars(db.select(Level))}
@@ -175,6 +219,8 @@ def current_values(deputy):
         "organisation": deputy.organisation,
         "title": deputy.title,
         "tags": deputy.tag_names,
+        "groups": deputy.group_names,
+        "stations": deputy.station_names,
         "active": deputy.active,
         "opted_out": deputy.opted_out,
     }
@@ -186,7 +232,7 @@ def changes_for(deputy, fields):
     changed = {}
     for field, new in fields.items():
         old = current.get(field)
-        if field in ("levels", "tags"):
+        if field in NAME_LISTS:
             if set(old or ()) != set(new):
                 changed[field] = (old or [], new)
         elif old != new:
@@ -209,6 +255,11 @@ def apply_fields(deputy, fields, how="admin", tag_cache=None, levels=None):
                 missing = [n for n in new if n not in tag_cache]
                 tag_cache.update({t.name: t for t in get_or_create_tags(missing)})
                 deputy.tags = [tag_cache[n] for n in new]
+        elif field in ("groups", "stations"):
+            # Each column owns its own kind of membership and leaves the other alone.
+            station = field == "stations"
+            kept = [g for g in deputy.groups if (g.kind == STATION) != station]
+            deputy.groups = kept + [g for g in get_or_create_groups(new, station=station) if g not in kept]
         elif field == "opted_out":
             _set_opt_out_state(deputy, new, how)
         else:
@@ -284,7 +335,7 @@ def set_opted_out(deputy, opted_out, reason, actor=None, commit=True):
     return deputy
 
 
-def deputy_query(q=None, levels=None, tags=None, active=None, opted_out=None):
+def deputy_query(q=None, levels=None, tags=None, active=None, opted_out=None, group_id=None):
     """A Select of Deputy, ordered by name. `q` matches name, organisation or part of the number;
     `levels` (codes or Chinese, raises LevelError) and `tags` (names) match any of them."""
     query = db.select(Deputy).order_by(Deputy.name, Deputy.id)
@@ -301,6 +352,8 @@ def deputy_query(q=None, levels=None, tags=None, active=None, opted_out=None):
     names = split_tags(tags) if tags else []
     if names:
         query = query.where(Deputy.tags.any(Tag.name.in_(names)))
+    if group_id is not None:
+        query = query.where(Deputy.groups.any(DeputyGroup.id == group_id))
     if active is not None:
         query = query.where(Deputy.active.is_(bool(active)))
     if opted_out is not None:
@@ -322,6 +375,8 @@ def deputy_to_dict(deputy):
         "organisation": deputy.organisation,
         "title": deputy.title,
         "tags": deputy.tag_names,
+        "groups": deputy.group_names,
+        "stations": deputy.station_names,
         "active": deputy.active,
         "opted_out": deputy.opted_out,
         "opted_out_at": _iso(deputy.opted_out_at),

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 CODE = re.compile(r"#(\d+)")
 # What simulated deputies write, by kind; {code} is the notice's reply code.
 BODIES = {
-    "confirm": ["1", "1", "收到", "好的，准时参加", "1 #{code}", "确认"],
+    "confirm": ["1", "1", "1 收到", "好的，准时参加", "1 #{code}", "确认"],
     "decline": ["2", "请假", "2 出差在外", "2 #{code}", "不参加"],
     "text": ["请问会议地点在哪里？", "能否改到下午？", "材料收到了，有几点意见稍后反映。"],
     "opt_out": ["退订"],

@@ -76,8 +76,10 @@ def join_list(items, labels=None):
 
 def local_datetime(value):
     """Stored times are UTC; people read them in the configured TIMEZONE."""
-    if value is None:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # an ISO time from a domain dict (the API's shape)
+        value = datetime.fromisoformat(value)
     return format_datetime(value, "yyyy-MM-dd HH:mm:ss")
 
 

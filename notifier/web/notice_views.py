@@ -45,7 +45,7 @@ from notifier.notices.models import (
 )
 from notifier.notices.settings import approval_required, set_setting
 from notifier.notices.summary import get_notice, message_to_dict, messages_query, preview
-from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Tag
+from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, DeputyGroup, Tag
 from notifier.timeutil import utcnow
 from notifier.web.base import ProtectedView, SecureForm
 from notifier.web.common import (
@@ -71,7 +71,8 @@ AUDIT_LABELS = {
 FIELD_LABELS = {
     "title": _l("Notice title"), "body": _l("Text"), "category": _l("Category"), "source": _l("Source"),
     "audience": _l("Audience"), "reply_mode": _l("Reply"), "reply_deadline": _l("Reply deadline"),
-    "scheduled_at": _l("Send at"), "urgent": _l("Urgent"),
+    "scheduled_at": _l("Send at"), "urgent": _l("Urgent"), "meeting_at": _l("Meeting time"),
+    "meeting_place": _l("Meeting place"),
 }
 # Reasons the outbox stores in English (they are data); shown translated.
 REASON_LABELS = {"opted out": _l("Opted out"), "inactive": _l("Inactive"), "notice cancelled": _l("Notice cancelled")}
@@ -95,12 +96,16 @@ class NoticeForm(SecureForm):
     levels = SelectMultipleField(_l("Levels"), choices=lambda: [(c, LEVEL_LABELS[c]) for c in LEVEL_CODES],
                                  **_checkboxes())
     tags = SelectMultipleField(_l("Tags"), validate_choice=False, **_checkboxes())
+    groups = SelectMultipleField(_l("Groups"), coerce=int, validate_choice=False, **_checkboxes())
     deputy_ids = SelectMultipleField(_l("Individual deputies"), coerce=int, validate_choice=False)
     reply = RadioField(_l("Reply"), choices=lambda: [(m, REPLY_LABELS[m]) for m in REPLY_MODES], default="none")
     reply_deadline = DateTimeLocalField(_l("Reply deadline"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     scheduled_at = DateTimeLocalField(_l("Send at"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
                                       description=_l("Leave empty to send as soon as it is approved."))
     urgent = BooleanField(_l("Urgent"), description=_l("Urgent notices are sent during quiet hours too."))
+    meeting_at = DateTimeLocalField(_l("Meeting time"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                    description=_l("For a meeting: deputies may text 签到 on that day to sign in."))
+    meeting_place = StringField(_l("Meeting place"), validators=[Optional(), Length(max=200)])
 
 
 class RejectForm(SecureForm):
@@ -121,6 +126,8 @@ def _to_local(value):
 
 def _fill_choices(form):
     form.tags.choices = [(t, t) for t in db.session.scalars(select(Tag.name).order_by(Tag.name))]
+    form.groups.choices = [(g.id, g.name) for g in db.session.scalars(select(DeputyGroup).order_by(
+        DeputyGroup.kind, DeputyGroup.name))]
     rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
     mask = number_mask()
     form.deputy_ids.choices = [(r.id, f"{r.name} {mask(r.phone)}") for r in rows]
@@ -130,9 +137,10 @@ def _form_data(form):
     return {
         "title": form.title.data, "body": form.body.data, "category": form.category.data,
         "source": form.source.data, "reply": form.reply.data, "urgent": form.urgent.data,
-        "audience": {"levels": form.levels.data or [], "tags": form.tags.data or [],
+        "audience": {"levels": form.levels.data or [], "tags": form.tags.data or [], "groups": form.groups.data or [],
                      "deputy_ids": form.deputy_ids.data or []},
         "reply_deadline": _to_utc(form.reply_deadline.data), "scheduled_at": _to_utc(form.scheduled_at.data),
+        "meeting_at": _to_utc(form.meeting_at.data), "meeting_place": form.meeting_place.data,
     }
 
 
@@ -172,7 +180,9 @@ def history(notice):
     """Who did what to the notice and when, oldest first (its audit events, readable): people by
     their display name, the platform's own steps as "system" in the reader's language."""
     events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.target_type == "notices", AuditEvent.target_id == str(notice.id)).order_by(AuditEvent.id)).all()
+        AuditEvent.target_type == "notices", AuditEvent.target_id == str(notice.id),
+        # One per invitee signed in: the attendance list shows them, the audit trail keeps them.
+        AuditEvent.action != "meeting.attendance").order_by(AuditEvent.id)).all()
     names = dict(db.session.execute(select(User.id, User.display_name).where(
         User.id.in_({e.user_id for e in events if e.user_id}))).all())
 
@@ -291,9 +301,13 @@ class NoticesView(ProtectedView):
             form.process(data={
                 "title": notice.title, "body": notice.body, "category": notice.category, "source": notice.source,
                 "levels": notice.audience.get("levels", []), "tags": notice.audience.get("tags", []),
+                "groups": notice.audience.get("groups", []),
                 "deputy_ids": notice.audience.get("deputy_ids", []), "reply": notice.reply_mode,
                 "reply_deadline": _to_local(notice.reply_deadline), "scheduled_at": _to_local(notice.scheduled_at),
-                "urgent": notice.urgent})
+                "urgent": notice.urgent, "meeting_at": _to_local(notice.meeting_at),
+                "meeting_place": notice.meeting_place})
+        elif request.method == "GET" and request.args.get("group", "").isdigit():
+            form.groups.data = [int(request.args["group"])]  # "compose a notice to this group"
         if form.validate_on_submit():
             actor = current_user._get_current_object()
             try:
@@ -335,8 +349,10 @@ class NoticesView(ProtectedView):
     @expose("/<int:notice_id>")
     def show(self, notice_id):
         notice = notice_or_404(notice_id)
+        groups = db.session.scalars(select(DeputyGroup).where(
+            DeputyGroup.id.in_(notice.audience.get("groups") or [])).order_by(DeputyGroup.name)).all()
         return self.render("notices/show.html", notice=notice, steps=allowed_steps(notice), progress=progress(notice),
-                           reject_form=RejectForm(), level_labels=LEVEL_LABELS)
+                           reject_form=RejectForm(), level_labels=LEVEL_LABELS, audience_groups=groups)
 
     @expose("/<int:notice_id>/progress")
     def progress_json(self, notice_id):

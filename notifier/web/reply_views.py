@@ -24,7 +24,8 @@ from notifier.web.common import CountedLabel, safe_next
 from notifier.web.notice_views import follow_up, notice_or_404
 
 PAGE = 200
-TALLY_LABELS = {"confirmed": _l("Confirmed"), "declined": _l("Declined"), "other": _l("Other replies"),
+TALLY_LABELS = {"confirmed": _l("Confirmed"), "declined": _l("Declined"), "received": _l("Received only"),
+                "other": _l("Other replies"),
                 "opted_out": _l("Opted out"), "none": _l("No reply yet")}
 FILTERS = {"unread": _l("Unread"), "unhandled": _l("Not handled"), "unmatched": _l("Unknown senders")}
 

@@ -40,7 +40,7 @@ from notifier.web.common import (
     number_mask,
 )
 
-FORM_FIELDS = ("name", "phone", "levels", "constituency", "organisation", "title", "tags", "active")
+FORM_FIELDS = ("name", "phone", "levels", "constituency", "organisation", "title", "tags", "groups", "stations", "active")
 
 
 def display_phone(e164):
@@ -140,6 +140,9 @@ class DeputyForm(SecureForm):
     organisation = StringField(_l("Organisation"))
     title = StringField(_l("Title"))
     tags = Select2TagsField(_l("Tags"), description=_l("Several tags separated by commas."))
+    groups = Select2TagsField(_l("Deputy groups"), description=_l(
+        "Deputy groups or delegations (代表小组, 代表团), separated by commas."))
+    stations = Select2TagsField(_l("Liaison stations"), description=_l("Liaison stations (联络站), separated by commas."))
     active = BooleanField(_l("Active"), default=True, description=_l("Inactive deputies receive no texts."))
 
 
@@ -179,6 +182,12 @@ def _tags_column(view, context, model, name):
     return Markup(" ").join(Markup('<span class="badge badge-info">{}</span>').format(t) for t in model.tag_names)
 
 
+def _groups_column(view, context, model, name):
+    return Markup(" ").join(
+        Markup('<a class="badge badge-light border" href="{}">{}</a>').format(url_for("groups.show", group_id=g.id), g.name)
+        for g in model.groups)
+
+
 def _opted_out_column(view, context, model, name):
     if not model.opted_out:
         return TYPE_FORMATTERS[bool](view, False)
@@ -191,7 +200,8 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
     edit_permission = "edit_roster"
     list_template = "admin/deputies/list.html"
     edit_template = "admin/deputies/edit.html"
-    column_list = ("name", "phone", "levels", "constituency", "organisation", "title", "tags", "active", "opted_out")
+    column_list = ("name", "phone", "levels", "constituency", "organisation", "title", "tags", "groups", "active",
+                   "opted_out")
     column_labels = {
         "name": _l("Name"),
         "phone": _l("Mobile number"),
@@ -200,6 +210,7 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         "organisation": _l("Organisation"),
         "title": _l("Title"),
         "tags": _l("Tags"),
+        "groups": _l("Groups"),
         "active": _l("Active"),
         "opted_out": _l("Opted out"),
     }
@@ -220,6 +231,7 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         "phone": lambda v, c, m, n: shown_phone(m.phone),
         "levels": _levels_column,
         "tags": _tags_column,
+        "groups": _groups_column,
         "opted_out": _opted_out_column,
     }
     column_type_formatters = TYPE_FORMATTERS
@@ -247,6 +259,8 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         if request.method == "GET" and obj is not None:
             form.levels.data = obj.level_codes
             form.tags.data = ", ".join(obj.tag_names)
+            form.groups.data = ", ".join(obj.group_names)
+            form.stations.data = ", ".join(obj.station_names)
         if obj is not None and not sees_full_numbers(current_user):
             form.phone_masked = True
             form.phone.data = number_mask()(obj.phone)

@@ -39,7 +39,8 @@ def test_create_read_list(api):
     assert notice["audience"] == {"levels": ["county"], "tags": [], "deputy_ids": []}
     assert notice["created_by"]["username"] == api.people["composer"].username
     got = api("GET", f"/{notice['id']}", role="viewer").json
-    assert got["counts"]["total"] == 0 and got["replies"] == {"confirmed": 0, "declined": 0, "other": 0, "none": 0}
+    assert got["counts"]["total"] == 0 and got["replies"] == {"confirmed": 0, "declined": 0, "received": 0, "other": 0,
+                                                                 "none": 0}
     listed = api("GET", "?status=draft", role="viewer").json
     assert [n["id"] for n in listed["items"]] == [notice["id"]] and listed["next_cursor"] is None
     assert api("GET", "?status=sending").json["items"] == []

@@ -11,16 +11,22 @@ from notifier.replies.words import DEFAULT_WORDS
 TABLE = [
     # confirm
     ("1", "confirm"), ("１", "confirm"), (" 1 ", "confirm"), ("1。", "confirm"), ("1!", "confirm"),
-    ("是", "confirm"), ("确认", "confirm"), ("参加", "confirm"), ("收到", "confirm"), ("好", "confirm"),
-    ("好的！", "confirm"), ("收到，准时参加", "confirm"), ("确认参加，谢谢", "confirm"), ("1 收到", "confirm"),
+    ("是", "confirm"), ("确认", "confirm"), ("参加", "confirm"),
+    ("收到，准时参加", "confirm"), ("确认参加，谢谢", "confirm"), ("1 收到", "confirm"), ("好的，准时参加", "confirm"),
     ("1收到", "confirm"), ("yes", "confirm"), ("YES", "confirm"), ("Ｙｅｓ！", "confirm"), ("y", "confirm"),
-    ("OK", "confirm"), ("yes, I will come", "confirm"), ("#27 1", "confirm"), ("1 #27", "confirm"),
+    ("yes, I will come", "confirm"), ("#27 1", "confirm"), ("1 #27", "confirm"),
     ("１＃２７", "confirm"), ("确 认", "confirm"), ("\u200b1\u200b", "confirm"),
     # decline
     ("2", "decline"), ("２", "decline"), ("2 出差在外", "decline"), ("2，请假", "decline"), ("否", "decline"),
     ("不参加", "decline"), ("请假", "decline"), ("请假，在外地开会", "decline"), ("参加不了", "decline"),
     ("不能参加。", "decline"), ("no", "decline"), ("NO!", "decline"), ("N", "decline"), ("no, sorry", "decline"),
-    ("2 #31", "decline"),
+    ("2 #31", "decline"), ("收到，不能参加", "decline"), ("收到 请假", "decline"),
+    # received only: not an answer to "will you attend" (issue 16 item 7)
+    ("收到", "ack"), ("已收到", "ack"), ("好", "ack"), ("好的！", "ack"), ("OK", "ack"), ("收到，谢谢", "ack"),
+    ("已收到 #27", "ack"),
+    # duty work: sign-in on the day, suggestions
+    ("签到", "sign_in"), ("签 到！", "sign_in"), ("建议修缮城关小学校舍", "suggestion"), ("JY 修路", "suggestion"),
+    ("jy：增设公交站", "suggestion"), ("建议", "suggestion"),
     # opt-out / opt-in / help
     ("退订", "opt_out"), ("退 订", "opt_out"), ("TD", "opt_out"), ("td", "opt_out"), ("T", "opt_out"),
     ("STOP", "opt_out"), ("Stop.", "opt_out"), ("ＳＴＯＰ", "opt_out"), ("unsubscribe", "opt_out"),
@@ -51,15 +57,26 @@ def test_codes_are_found_in_any_width():
     assert find_code("收到") is None
 
 
+@pytest.mark.parametrize(("text", "reason"), [
+    ("2 出差在外", "出差在外"), ("2，在外地开会。", "在外地开会"), ("请假：住院", "住院"), ("2", ""),
+    ("2 #27 出差", "出差"), ("不能参加，出差", "出差"),
+])
+def test_leave_reason(app, text, reason):
+    from notifier.replies.classify import leave_reason
+
+    with app.app_context():
+        assert leave_reason(text) == reason
+
+
 def test_word_lists_come_from_config(app):
     with app.app_context():
         app.config["REPLY_WORDS"] = {"confirm": ["到"]}
         try:
             assert classify("到") == "confirm"
-            assert classify("收到") == "text"  # the configured list replaced the default one
+            assert classify("确认") == "text"  # the configured list replaced the default one
         finally:
             app.config["REPLY_WORDS"] = None
-        assert classify("收到") == "confirm"
+        assert classify("确认") == "confirm"
 
 
 def test_every_default_word_classifies_as_its_kind():
@@ -90,6 +107,8 @@ CONTEXT_TABLE = [
     ("cancel", "confirm", Reading("opt_out", "keyword", "cancel")),  # Twilio stops texting it anyway
     ("1", "confirm", Reading("confirm", "word", "1")),
     ("2 出差在外", "confirm", Reading("decline", "digit", "2")),
+    ("收到", "confirm", Reading("ack", "acknowledged", "收到")),
+    ("建议 改到下午", "confirm", Reading("suggestion", "suggestion", "建议")),
     ("确认参加，谢谢", "confirm", Reading("confirm", "starts_with", "确认参加")),
     ("参加时间能改吗，我不能来", "confirm", Reading("text", "negated", "不")),
     ("请问会议在几楼？", "confirm", Reading("text", "free_text")),

@@ -111,8 +111,8 @@ def test_tally_counts_and_names(ctx, staff):
     reply(phone(4), "退订")
     reply(phone(0), "1", now=utcnow() + timedelta(hours=2))  # late, still a confirmation
     result = tally(notice.id)
-    assert {k: result[k] for k in ("confirmed", "declined", "other", "opted_out", "none", "recipients")} == {
-        "confirmed": 1, "declined": 2, "other": 1, "opted_out": 1, "none": 1, "recipients": 6}
+    assert {k: result[k] for k in ("confirmed", "declined", "received", "other", "opted_out", "none", "recipients")} == {
+        "confirmed": 1, "declined": 2, "received": 0, "other": 1, "opted_out": 1, "none": 1, "recipients": 6}
     assert result["late"] == 1
     names = result["names"]
     assert [n["name"] for n in names["declined"]] == ["代表1", "代表3"]

@@ -139,7 +139,7 @@ def test_template_imports_clean(ctx, fmt):
     assert row.name == EXAMPLE_ROW[0] and row.phone == "+8613800138000"
     assert row.fields["levels"] == ["municipal", "county"] and row.fields["active"] is True
     assert set(preview.columns) == {"name", "phone", "levels", "constituency", "organisation", "title",
-                                    "tags", "active"}
+                                    "tags", "active", "groups", "stations"}
     if fmt == "xlsx":
         assert [v for v, _t in read_xlsx(data)[0]] == list(EXPORT_HEADERS)
     else:

@@ -177,8 +177,8 @@ def test_deputy_to_dict(ctx):
     assert data["levels"] == ["national"] and data["tags"] == ["连任"]
     assert data["opted_out_at"] is None
     assert data["created_at"].endswith("+00:00")
-    assert set(data) == {"id", "name", "phone", "levels", "constituency", "organisation", "title", "tags",
-                         "active", "opted_out", "opted_out_at", "opted_out_via", "created_at", "updated_at"}
+    assert set(data) == {"id", "name", "phone", "levels", "constituency", "organisation", "title", "tags", "groups",
+                         "stations", "active", "opted_out", "opted_out_at", "opted_out_via", "created_at", "updated_at"}
 
 
 def names(query):

@@ -29,6 +29,14 @@ def page_rules(deputy_id, token_id, user_id):
         ("/tokens/issue/", ADMINS),
         (f"/tokens/revoke/?id={token_id}", ADMINS),
         ("/audit/", ADMINS),
+        ("/groups/", EVERYONE),
+        ("/meetings/", EVERYONE),
+        ("/suggestions/", EVERYONE),
+        ("/suggestions/?overdue=1", EVERYONE),
+        ("/suggestions/new", EDITORS),
+        ("/duty-records/", EVERYONE),
+        (f"/duty-records/deputy/{deputy_id}", EVERYONE),
+        ("/duty-records/export.xlsx", EVERYONE),
     ]
 
 

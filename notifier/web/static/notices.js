@@ -33,6 +33,7 @@
         audience: {
           levels: checked("levels"),
           tags: checked("tags"),
+          groups: checked("groups").map(function (v) { return parseInt(v, 10); }),
           deputy_ids: deputies ? Array.prototype.map.call(deputies.selectedOptions, function (o) { return parseInt(o.value, 10); }) : []
         }
       };
