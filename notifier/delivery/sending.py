@@ -98,7 +98,7 @@ def deliver(message_ids):
     opted out (or left) gets nothing, and a non-urgent notice's texts wait out quiet hours."""
     rows = db.session.execute(
         select(Message.id, Message.to, Message.body, Message.segments, Message.notice_id, Message.queued_at,
-               _notices.c.urgent, Deputy.opted_out, Deputy.active)
+               Message.template_code, Message.template_params, _notices.c.urgent, Deputy.opted_out, Deputy.active)
         .outerjoin(_notices, _notices.c.id == Message.notice_id).outerjoin(Deputy, Deputy.id == Message.deputy_id)
         .where(id_in(Message.id, message_ids), Message.status == QUEUED).order_by(Message.id)
     ).all()
@@ -200,6 +200,7 @@ def _send_through(name, gateway, rows):
     # 3. Call the gateway, concurrently, each at its reserved time; the pacer keeps the texts
     # still waiting in step when the pace changes under them.
     items = [Outbound(message_id=row.id, to=row.to, sender=gateway.sender, body=row.body,
+                      template_code=row.template_code, template_params=row.template_params,
                       status_callback=status_callback_url(row.id, config)) for row in work]
     results = gateway.send_many(items, [pacer.delay(row.id) for row in work], repace=pacer, on_result=pacer.on_result)
     if not pacer.throttles and any(r.outcome == THROTTLED and r.error_code != PACED for r in results):

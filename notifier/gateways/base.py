@@ -98,9 +98,10 @@ class Gateway:
         """
         raise NotImplementedError
 
-    def find_sent(self, to, body, since, until=None):
+    def find_sent(self, to, body, since, until=None, message_id=None):
         """Texts the gateway holds for `to` like `body`, created in [since, until]; None when the
-        gateway cannot be asked (then a lost call is settled some other way)."""
+        gateway cannot be asked (then a lost call is settled some other way). `message_id` is ours,
+        for gateways that keep it with the text (Aliyun's OutId)."""
         return None
 
     def fetch(self, gateway_id):
