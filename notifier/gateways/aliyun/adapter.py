@@ -65,8 +65,7 @@ MISCONFIGURED_CODES = {"isv.SMS_SIGNATURE_ILLEGAL", "isv.SMS_SIGN_ILLEGAL", "isv
                        "IncompleteSignature", "InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive",
                        "InvalidAccessKeyId", "Forbidden.RAM", "Forbidden", "InvalidTimeStamp.Expired",
                        "InvalidVersion", "InvalidAction.NotFound"}
-TRANSIENT_CODES = {"isp.SYSTEM_ERROR", "isv.SYSTEM_ERROR", "ServiceUnavailable", "InternalError",
-                   "SignatureNonceUsed", "isp.GATEWAY_ERROR"}
+TRANSIENT_CODES = {"isp.SYSTEM_ERROR", "isv.SYSTEM_ERROR", "ServiceUnavailable", "SignatureNonceUsed"}
 # QuerySendDetails' SendStatus: 1 waiting for the receipt, 2 failed, 3 delivered.
 SEND_STATUS = {1: "sent", 2: "undelivered", 3: "delivered"}
 BATCH_LIMIT = 100  # SendBatchSms takes at most 100 numbers
@@ -80,8 +79,12 @@ def classify_error(code, status=200):
         return THROTTLED
     if code in MISCONFIGURED_CODES or status in (401, 403):
         return MISCONFIGURED
-    if code in TRANSIENT_CODES or status >= 500:
+    if code in TRANSIENT_CODES or status == 503:
         return TRANSIENT
+    if status >= 500:
+        # An internal error may come after the text was taken: ask (QuerySendDetails) before
+        # sending it again.
+        return UNKNOWN
     return PERMANENT
 
 

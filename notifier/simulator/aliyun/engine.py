@@ -232,6 +232,8 @@ class AliyunSimulator:
         self._wake.set()
         if fault == "hang":
             self._stop.wait(self.config.hang_seconds)
+        if fault == "fail" and accept:  # it failed after taking the text
+            raise ApiError("InternalError", "The request processing has failed due to some unknown error.", 500)
         if fault == "fail":
             raise ApiError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
                            503)

@@ -31,6 +31,7 @@ from notifier.gateways.base import (
     PERMANENT,
     THROTTLED,
     TRANSIENT,
+    UNKNOWN,
     Outbound,
 )
 from notifier.gateways.models import MISCONFIGURED as MISCONFIGURED_HEALTH
@@ -62,6 +63,7 @@ def test_error_codes_map_to_outcomes():
     assert classify_error("SignatureDoesNotMatch", 400) == MISCONFIGURED
     assert classify_error("InvalidAccessKeyId.NotFound", 404) == MISCONFIGURED
     assert classify_error("ServiceUnavailable", 503) == TRANSIENT
+    assert classify_error("InternalError", 500) == UNKNOWN  # it may have sent it: reconcile first
     assert classify_error("isp.SYSTEM_ERROR") == TRANSIENT
     assert aliyun_number("+8613912345678") == "13912345678"
     assert aliyun_number("+85251234567") == "85251234567"
