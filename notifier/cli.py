@@ -60,6 +60,9 @@ def register_commands(app):
     from notifier.roster.cli import roster
 
     app.cli.add_command(roster)
+    from notifier.notices.cli import templates_group  # issue 12: Aliyun templates
+
+    app.cli.add_command(templates_group)
     from notifier.delivery.cli import delivery, webhooks
 
     app.cli.add_command(delivery)

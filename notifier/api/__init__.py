@@ -42,8 +42,9 @@ def _blueprints():
     from notifier.api.reports import (
         BLUEPRINTS as reports,  # issue 6: messages, notice exports, audit events
     )
+    from notifier.api.templates import blp as templates  # issue 12
 
-    return (deputies, notices, replies, *reports)
+    return (deputies, notices, replies, templates, *reports)
 
 
 def init_api(app):
