@@ -32,6 +32,17 @@ def report(message, success=True, **extra):
 
 
 @pytest.fixture
+def api_client(client, make_user, token_for):
+    people = {role: make_user(role) for role in ("composer", "approver")}
+    headers = {role: token_for(u) for role, u in people.items()}
+
+    def call(method, path, role="composer", **kwargs):
+        return client.open(f"/api/v1{path}", method=method, headers=headers[role], **kwargs)
+
+    return call
+
+
+@pytest.fixture
 def pushes_to(actx, live_url, aliyun_sim):
     aliyun_sim.configure(report_url=f"{live_url}{REPORT}", up_url=f"{live_url}{UP}")
     return aliyun_sim
@@ -87,3 +98,34 @@ def test_a_reply_pushed_twice_is_stored_once(actx, client):
     db.session.commit()
     rows = db.session.scalars(select(InboundMessage)).all()
     assert len(rows) == 1 and rows[0].from_number == "+8613900000000" and rows[0].body == "1"
+
+
+def test_deputies_reply_through_the_simulator_and_replies_thread_and_tally(actx, api_client, pushes_to):
+    """A templated notice asks for 1/2; deputies answer through the simulator's SmsUp pushes (some
+    with the #code, some bare): each reply threads to the notice by number, once."""
+    from notifier.notices.dispatch import dispatch_notice
+    from notifier.replies.service import tally_counts
+    from tests.gateways.aliyun.test_templates import TEXT
+    from tests.notices.conftest import add_deputies
+
+    add_deputies(4, levels=("county",))
+    pushes_to.configure(templates={"SMS_480000001": TEXT})
+    assert api_client("POST", "/templates", json={"code": "SMS_480000001", "text": TEXT}).status_code == 201
+    notice = api_client("POST", "/notices", json={"title": "会议", "template": "SMS_480000001",
+                                                  "params": {"content": "周五开会，"},
+                                                  "audience": {"levels": ["county"]}, "reply": "confirm"}).json
+    api_client("POST", f"/notices/{notice['id']}/submit")
+    code = api_client("POST", f"/notices/{notice['id']}/approve", role="approver").json["reply_code"]
+    dispatch_notice(notice["id"])
+    deliver(db.session.scalars(select(Message.id).where(Message.notice_id == notice["id"])).all())
+    pushes_to.reply("13900000000", "1")
+    pushes_to.reply("13900000001", f"2 #{code} 出差")
+    pushes_to.reply("13900000002", "1")
+    item = pushes_to.reply("13900000003", "收到，1")
+    pushes_to.simulator.push("up", [item])  # Aliyun pushes it again
+    wait_until(lambda: db.session.scalar(select(func.count()).select_from(InboundMessage)) == 4, 15,
+               what="four replies stored")
+    db.session.commit()
+    assert {r.notice_id for r in db.session.scalars(select(InboundMessage))} == {notice["id"]}
+    tally = tally_counts(notice["id"])
+    assert tally["confirmed"] == 3 and tally["declined"] == 1, tally
