@@ -208,6 +208,9 @@ class AliyunGateway(Gateway):
             return [[i] for i in range(len(items))]
         groups, open_ = [], {}
         for i in sorted(range(len(items)), key=lambda i: delays[i]):
+            if not items[i].template_code:
+                groups.append([i])  # refused on its own (see _send_sms)
+                continue
             key = (items[i].template_code, json.dumps(sorted((items[i].template_params or {}).keys())))
             group = open_.get(key)
             if group is None or len(group) >= self.batch_size:
@@ -238,6 +241,11 @@ class AliyunGateway(Gateway):
                 on_result(item, result)
 
     async def _send_sms(self, client, item):
+        if not item.template_code:
+            # Aliyun would answer isv.SMS_TEMPLATE_ILLEGAL, which stops the gateway for every text:
+            # this one text is wrong, not the account.
+            return SendResult(PERMANENT, error_code="no_template",
+                              error_message="Aliyun sends only approved templates; this text was not composed from one")
         params = {"PhoneNumbers": aliyun_number(item.to), "SignName": self.sign_name,
                   "TemplateCode": item.template_code or "", "OutId": str(item.message_id)}
         if item.template_params:

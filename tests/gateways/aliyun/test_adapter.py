@@ -190,3 +190,16 @@ def test_fetch_reads_a_texts_status(actx, aliyun_sim):
     found = get_gateway("aliyun").find_sent(message.to, message.body, utcnow() - timedelta(minutes=5),
                                             message_id=ids[0])
     assert len(found) == 1 and found[0].to == message.to
+
+
+def test_a_text_not_composed_from_a_template_fails_alone_and_the_gateway_stays_up(actx, aliyun_sim):
+    actx.config["ALIYUN_SMS_BATCH_SIZE"] = 10
+    actx.extensions.pop("sms_gateways", None)
+    plain = enqueue([r.id for r in create_messages(["+8613900000001", "+8613900000002"], BODY)])
+    templated = queued(2, prefix="+86137")
+    deliver(plain + templated)
+    db.session.commit()
+    assert {m.error_code for m in db.session.scalars(select(Message).where(Message.id.in_(plain)))} == {"no_template"}
+    assert statuses() == {FAILED: 2, SENT: 2}
+    state = db.session.get(GatewayState, "aliyun")
+    assert state is None or state.health != MISCONFIGURED_HEALTH
