@@ -40,6 +40,9 @@ from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+# Countdowns stay well below the broker's visibility timeout; a text told to wait longer keeps its
+# queued_at in the future and the sweeper queues it when that has passed.
+LONGEST_COUNTDOWN = 600
 
 # Delivery sits below notices and does not import them; it only needs to know that a message's
 # notice was cancelled (a message back from a transient failure must not be sent after that) and
@@ -203,7 +206,8 @@ def _send_through(name, gateway, rows):
                       template_code=row.template_code, template_params=row.template_params,
                       status_callback=status_callback_url(row.id, config)) for row in work]
     results = gateway.send_many(items, [pacer.delay(row.id) for row in work], repace=pacer, on_result=pacer.on_result)
-    if not pacer.throttles and any(r.outcome == THROTTLED and r.error_code != PACED for r in results):
+    if not pacer.throttles and any(r.outcome == THROTTLED and r.error_code != PACED and not r.recipient_limit
+                                   for r in results):
         limiter.throttled(sender)  # an adapter that does not report answers as they come: slow down now
     pacer.settle()
 
@@ -349,6 +353,8 @@ def record_results(pairs, source="worker", claims=None):
     for mid, delay in retries:
         by_delay.setdefault(delay, []).append(mid)
     for delay, ids in by_delay.items():
+        if delay > LONGEST_COUNTDOWN:
+            continue  # hours away (a daily limit): the sweeper queues them once queued_at has passed
         dispatch.send_messages(ids, countdown=delay)
     for mid in reconcile:
         dispatch.reconcile_message(mid, countdown=float(config["SMS_RECONCILE_DELAY_SECONDS"]))

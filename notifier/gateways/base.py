@@ -50,6 +50,9 @@ class SendResult:
     exchange: dict = None
     opted_out: bool = False  # the gateway says the recipient opted out: the roster must know
     retry_after: float = None  # seconds, when the gateway said how long to wait
+    # A "slow down" about this recipient only (Aliyun's per-number limits): the text waits
+    # `retry_after`, the pace of the others is left alone.
+    recipient_limit: bool = False
 
 
 @dataclasses.dataclass

@@ -309,15 +309,18 @@ class AliyunGateway(Gateway):
         if outcome != ACCEPTED:
             record["error"] = f"{code}: {message}"
         exchange = redact(record, self._secrets)
-        if outcome == THROTTLED and retry_after is None and code == "isv.BUSINESS_LIMIT_CONTROL":
-            retry_after = limit_window(message)
+        recipient_limit = False
+        if outcome == THROTTLED and code == "isv.BUSINESS_LIMIT_CONTROL":
+            retry_after = retry_after or limit_window(message)
+            # "号码" (number) limits are this recipient's: they must not slow everyone else.
+            recipient_limit = "号码" in (message or "") and len(items) == 1
         results = []
         for item in items:
             if outcome == ACCEPTED:
                 results.append(SendResult(ACCEPTED, gateway_id=gateway_id_of(item.to, biz_id), gateway_status="sent"))
             else:
                 results.append(SendResult(outcome, error_code=(code or "")[:64], error_message=(message or "")[:500],
-                                          retry_after=retry_after))
+                                          retry_after=retry_after, recipient_limit=recipient_limit))
         results[0].exchange = exchange  # one call, one exchange: kept with its first text
         return results
 

@@ -41,6 +41,11 @@ class AliyunSimConfig:
     report_after_ms: str = "50"  # send -> receipt
     push_batch: int = 20  # receipts per push at most
     duplicate_rate: float = 0.0  # share of receipts pushed twice
+    # Deputies replying: a share of delivered texts is answered after reply_after_ms, with one of
+    # reply_texts (and the text's #code when its template carries ${code}, half of the time).
+    reply_rate: float = 0.0
+    reply_after_ms: str = "2000-20000"
+    reply_texts: tuple = ("1", "1", "1", "2", "收到，谢谢", "2 出差在外")
     max_skew_seconds: int = 900  # x-acs-date older or newer than this: refused
     seed: int = None
 

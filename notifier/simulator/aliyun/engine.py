@@ -77,6 +77,7 @@ class AliyunSimulator:
         self.pushed = {"report": 0, "up": 0, "report_items": 0, "up_items": 0, "refused": 0}
         self.replies = []
         self._due = []  # (when, Sent): receipts to push
+        self._answers = []  # (when, phone, text): deputies' replies to push
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._pusher = threading.Thread(target=self._push_loop, name="aliyun-sim-pusher", daemon=True)
@@ -91,7 +92,7 @@ class AliyunSimulator:
 
     def reset(self):
         with self.lock:
-            self.sent, self.calls, self.replies, self._due = [], {}, [], []
+            self.sent, self.calls, self.replies, self._due, self._answers = [], {}, [], [], []
             self.nonces.clear()
             self.pushed = dict.fromkeys(self.pushed, 0)
 
@@ -326,12 +327,26 @@ class AliyunSimulator:
                     failed = sent.phone in self.config.undelivered_numbers
                     sent.status, sent.err_code = (2, "UNDELIV") if failed else (3, "DELIVERED")
                     sent.receive_date = _now()
+                    if not failed and self.random.random() < self.config.reply_rate:
+                        self._answers.append((now + _ms(self.config.reply_after_ms, self.random) / 1000,
+                                              sent.phone, self._answer(sent)))
+                answers = [(phone, text) for when, phone, text in self._answers if when <= now]
+                self._answers = [a for a in self._answers if a[0] > now]
                 batch, dup = max(1, self.config.push_batch), self.config.duplicate_rate
                 reports = [s.report() for s in due]
                 reports += [r for r in reports if self.random.random() < dup]  # pushes repeat
                 self.random.shuffle(reports)
             for start in range(0, len(reports), batch):
                 self.push("report", reports[start:start + batch])
+            for phone, text in answers:
+                self.reply(phone, text)
+
+    def _answer(self, sent):
+        text = self.random.choice(self.config.reply_texts or ("1",))
+        code = (sent.params or {}).get("code")
+        if code and self.random.random() < 0.5:
+            text += f" #{code}"
+        return text
 
     def wait_idle(self, timeout=10):
         deadline = time.monotonic() + timeout

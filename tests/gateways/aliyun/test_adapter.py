@@ -203,3 +203,24 @@ def test_a_text_not_composed_from_a_template_fails_alone_and_the_gateway_stays_u
     assert statuses() == {FAILED: 2, SENT: 2}
     state = db.session.get(GatewayState, "aliyun")
     assert state is None or state.health != MISCONFIGURED_HEALTH
+
+
+def test_a_number_at_its_daily_limit_waits_for_tomorrow_and_slows_nobody(actx, aliyun_sim):
+    from notifier.delivery.sending import LONGEST_COUNTDOWN, get_limiter
+    from notifier.reports.errors import explain
+
+    aliyun_sim.configure(per_number_per_day=2)
+    ids = [queued(1, prefix="+86139")[0] for _ in range(3)]  # three texts to one number
+    for mid in ids:
+        deliver([mid])
+    db.session.commit()
+    waiting = db.session.get(Message, ids[2])
+    assert waiting.status == QUEUED and waiting.attempts == 0, (waiting.status, waiting.error_code)
+    assert waiting.error_code == "isv.BUSINESS_LIMIT_CONTROL" and "天级" in waiting.error_message
+    assert waiting.queued_at > utcnow() + timedelta(seconds=LONGEST_COUNTDOWN)  # the sweeper's, at the limit's end
+    assert "上限" in str(explain(waiting.error_code).title)  # shown as a limit (in Chinese), not a failure
+    limiter = get_limiter("aliyun")
+    assert limiter.effective_rate("县人大常委会") == pytest.approx(actx.config["SMS_RATE_LIMIT"])
+    assert len(aliyun_sim.accepted) == 2
+    more = queued(3, prefix="+86137")
+    assert deliver(more)["accepted"] == 3  # other numbers go on at full pace

@@ -106,3 +106,24 @@ def test_a_templated_notice_goes_out_through_aliyun_per_deputy(actx, api, aliyun
     sent = {s["PhoneNum"]: s for s in aliyun_sim.accepted}
     assert sent["13900000000"]["Content"] == body  # what Aliyun sends is what we show
     assert sent["13900000000"]["Params"]["code"] == code
+
+
+def test_the_templates_page_needs_a_login_a_role_and_csrf(app, client, login, make_user):
+    from tests.conftest import csrf_token
+
+    assert client.get("/templates/").status_code in (302, 401)  # to the login page
+    viewer, composer = make_user("viewer"), make_user("composer")
+    login(viewer)
+    assert client.get("/templates/").status_code == 200
+    token = csrf_token(client, "/templates/")
+    form = {"code": "SMS_480000009", "gateway": "aliyun", "text": "${content}", "approved": "y"}
+    assert client.post("/templates/", data={**form, "csrf_token": token}).status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    login(composer)
+    assert client.post("/templates/", data=form).status_code == 400  # no CSRF token
+    token = csrf_token(client, "/templates/")
+    assert client.post("/templates/", data={**form, "csrf_token": token}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(SmsTemplate.code)) == "SMS_480000009"
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "template.create"))
+        assert event is not None and event.actor == composer.username

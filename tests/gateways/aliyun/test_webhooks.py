@@ -129,3 +129,33 @@ def test_deputies_reply_through_the_simulator_and_replies_thread_and_tally(actx,
     assert {r.notice_id for r in db.session.scalars(select(InboundMessage))} == {notice["id"]}
     tally = tally_counts(notice["id"])
     assert tally["confirmed"] == 3 and tally["declined"] == 1, tally
+
+
+def test_the_simulator_plays_deputies_replying_on_its_own(actx, pushes_to):
+    """With reply_rate, delivered texts are answered by the simulated deputies: pushed to /up."""
+    pushes_to.configure(reply_rate=1.0, reply_after_ms="10", reply_texts="1")
+    sent_texts(3)
+    wait_until(lambda: db.session.scalar(select(func.count()).select_from(InboundMessage)) == 3, 15,
+               what="three replies pushed")
+    db.session.commit()
+    assert {r.body for r in db.session.scalars(select(InboundMessage))} == {"1"}
+
+
+def test_the_demo_can_run_on_the_aliyun_simulator(tmp_path):
+    from notifier.demo import demo_environment
+
+    env = demo_environment(str(tmp_path), 5000, 6379, 8766, gateway="aliyun")
+    assert env["SMS_GATEWAY"] == "aliyun" and env["ALIYUN_SMS_ENDPOINT"] == "http://127.0.0.1:8766"
+    assert len(env["ALIYUN_CALLBACK_TOKEN"]) >= 24
+    assert demo_environment(str(tmp_path), 5000, 6379, 8766, gateway="aliyun")["ALIYUN_CALLBACK_TOKEN"] == \
+        env["ALIYUN_CALLBACK_TOKEN"]  # kept across restarts, like the secret key
+
+
+def test_the_callback_settings_are_checked_at_start():
+    from notifier.settings_check import SettingsError, check_settings
+
+    base = {"SMS_GATEWAY": "aliyun", "DEFAULT_LOCALE": "zh_Hans_CN", "LANGUAGES": {"zh_Hans_CN": "中文"}}
+    check_settings({**base, "ALIYUN_CALLBACK_TOKEN": TOKEN, "ALIYUN_CALLBACK_ALLOW": "47.0.0.0/8,100.100.1.1"})
+    with pytest.raises(SettingsError) as raised:
+        check_settings({**base, "ALIYUN_CALLBACK_TOKEN": "short", "ALIYUN_CALLBACK_ALLOW": "somewhere"})
+    assert "ALIYUN_CALLBACK_TOKEN" in str(raised.value) and "ALIYUN_CALLBACK_ALLOW" in str(raised.value)
