@@ -84,6 +84,19 @@ class Config:
     CMPP_RATE_LIMIT = _env("CMPP_RATE_LIMIT") and _float("CMPP_RATE_LIMIT", None)
     # The longest wait between logins: a refused login (a wrong secret) waits this long each time.
     CMPP_RECONNECT_MAX_SECONDS = _float("CMPP_RECONNECT_MAX_SECONDS", "60", at_least=0.1)
+    # Aliyun SMS (Dysmsapi 2017-05-25): approved templates under a registered sign name (without
+    # 【】). ALIYUN_SMS_ENDPOINT may be http://host:port (the simulator). Receipts and replies are
+    # pushed to /webhooks/aliyun/<ALIYUN_CALLBACK_TOKEN>/report and /up; Aliyun does not sign its
+    # pushes, so the token is the secret, ALIYUN_CALLBACK_ALLOW (addresses or networks) optional.
+    ALIYUN_ACCESS_KEY_ID = _env("ALIYUN_ACCESS_KEY_ID")
+    ALIYUN_ACCESS_KEY_SECRET = _env("ALIYUN_ACCESS_KEY_SECRET")
+    ALIYUN_SMS_ENDPOINT = _env("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")
+    ALIYUN_SMS_SIGN_NAME = _env("ALIYUN_SMS_SIGN_NAME")
+    ALIYUN_CALLBACK_TOKEN = _env("ALIYUN_CALLBACK_TOKEN")
+    ALIYUN_CALLBACK_ALLOW = _env("ALIYUN_CALLBACK_ALLOW", "")
+    ALIYUN_SMS_BATCH_SIZE = _int("ALIYUN_SMS_BATCH_SIZE", 1, at_least=1, at_most=100)  # >1: SendBatchSms
+    ALIYUN_HTTP_TIMEOUT = _float("ALIYUN_HTTP_TIMEOUT", "15", at_least=0.1)
+    ALIYUN_RATE_LIMIT = _env("ALIYUN_RATE_LIMIT") and _float("ALIYUN_RATE_LIMIT", None)
     GATEWAY_REFUSING_AFTER = _int("GATEWAY_REFUSING_AFTER", 20, at_least=1)  # texts in a row that did not reach it
     GATEWAY_PROBE_SECONDS = _float("GATEWAY_PROBE_SECONDS", 30, at_least=1)  # how often one not up is asked again
     GATEWAY_HOLD_SECONDS = _float("GATEWAY_HOLD_SECONDS", 30, at_least=1)  # texts no gateway may carry wait this long

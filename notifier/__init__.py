@@ -87,6 +87,10 @@ def _register_blueprints(app):
 
     app.register_blueprint(replies_webhook_bp)
     csrf.exempt(replies_webhook_bp)
+    from notifier.gateways.aliyun.webhook import bp as aliyun_webhook_bp  # issue 12
+
+    app.register_blueprint(aliyun_webhook_bp)
+    csrf.exempt(aliyun_webhook_bp)  # no session: the secret path is the credential
     init_web(app)
     init_api(app)
 

@@ -60,6 +60,9 @@ def register_commands(app):
     from notifier.roster.cli import roster
 
     app.cli.add_command(roster)
+    from notifier.notices.cli import templates_group  # issue 12: Aliyun templates
+
+    app.cli.add_command(templates_group)
     from notifier.delivery.cli import delivery, webhooks
 
     app.cli.add_command(delivery)
@@ -76,8 +79,9 @@ def register_commands(app):
 @click.option("--port", default=5000, show_default=True, help="Web port (another free one is used if taken).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--data-dir", default="demo-data", show_default=True, help="Where the SQLite file and logs go.")
-@click.option("--gateway", type=click.Choice(["twilio", "cmpp"]), default="twilio", show_default=True,
-              help="The gateway to simulate: Twilio, or a China Mobile ISMG over CMPP 2.0 with its connector.")
+@click.option("--gateway", type=click.Choice(["twilio", "cmpp", "aliyun"]), default="twilio", show_default=True,
+              help="The gateway to simulate: Twilio, a China Mobile ISMG over CMPP 2.0 with its connector, or "
+                   "Aliyun SMS with its approved templates.")
 def demo(port, host, data_dir, gateway):
     """Run the whole platform on embedded defaults: SQLite, an embedded Redis, a gateway
     simulator, a worker, beat and the web app, with demo deputies and printed logins."""

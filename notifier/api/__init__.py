@@ -43,8 +43,9 @@ def _blueprints():
     from notifier.api.reports import (
         BLUEPRINTS as reports,  # issue 6: messages, notice exports, audit events
     )
+    from notifier.api.templates import blp as templates  # issue 12
 
-    return (deputies, notices, replies, *reports, *duty)
+    return (deputies, notices, replies, templates, *reports, *duty)
 
 
 def init_api(app):

@@ -1,8 +1,9 @@
 """Notices: list, create, read, the workflow steps, and the per-recipient messages.
 Thin views over notifier.notices; the same permissions as the pages."""
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_login import current_user
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from notifier.api.common import (
     ApiBlueprint,
@@ -37,9 +38,16 @@ class AudienceSchema(Schema):
 
 class NoticeCreateSchema(Schema):
     title = Text(required=True, max_length=200)
-    body = Text(required=True, max_length=5000, metadata={
+    body = Text(max_length=5000, metadata={
         "description": "Placeholders: {name}, {title}, {organisation}, {constituency}. The signature and the "
-                       "reply instruction are added."})
+                       "reply instruction are added. Required unless `template` is given."})
+    template = Text(allow_none=True, max_length=64, metadata={
+        "description": "The code of an approved template (template-only gateways such as Aliyun): the notice "
+                       "is that text with `params` filled, under the gateway's signature."})
+    params = fields.Dict(keys=Text(max_length=32), values=fields.Raw(), metadata={
+        "description": "Values of the template's ${variables}: at most 35 characters each, no links, no 【】. "
+                       "They may use {name} and the other placeholders; ${name}-like variables and ${code} "
+                       "left out are filled per deputy and with the reply code."})
     category = Text(metadata={"enum": list(CATEGORIES)})
     source = Text(metadata={"enum": list(SOURCES)})
     audience = fields.Nested(AudienceSchema, required=True)
@@ -50,6 +58,12 @@ class NoticeCreateSchema(Schema):
     meeting_at = fields.AwareDateTime(allow_none=True, metadata={
         "description": "A meeting invitation (category meeting): when it starts; deputies may text 签到 that day."})
     meeting_place = Text(allow_none=True, max_length=200, metadata={"description": "Where the meeting is held."})
+
+
+    @validates_schema(skip_on_field_errors=False)
+    def body_or_template(self, data, partial=None, **kwargs):
+        if not partial and not data.get("body") and not data.get("template"):
+            raise ValidationError({"body": [_("The text is required.")]})
 
 
 class NoticePatchSchema(NoticeCreateSchema):

@@ -51,8 +51,12 @@ class Message(db.Model):
     status = db.Column(db.String(16), nullable=False, default=PENDING)
     gateway_id = db.Column(db.String(64), unique=True)  # NULLs are distinct: unique where set
     gateway_status = db.Column(db.String(16))  # the gateway's own last word, for the log
-    error_code = db.Column(db.String(16))
+    error_code = db.Column(db.String(64))  # Aliyun's codes are long (isv.BUSINESS_LIMIT_CONTROL)
     error_message = db.Column(db.String(500))
+    # Template-only gateways (Aliyun) send an approved template and its variables, not the body;
+    # the body is then the text as the deputy will read it (signature and all).
+    template_code = db.Column(db.String(64))
+    template_params = db.Column(db.JSON)
     attempts = db.Column(db.Integer, nullable=False, default=0)
     claimed_at = db.Column(UTCDateTime)  # the database's clock; also the fence of the claim's writes
     # The first try (the database's clock): a text failing transiently is given up

@@ -37,6 +37,7 @@ class Recipient:
     deputy_id: int = None
     body: str = None
     skip_reason: str = None
+    template_params: dict = None  # this deputy's variables, for a template-only gateway
 
 
 def default_sender(config=None):
@@ -61,7 +62,8 @@ def _recipient(item):
     raise TypeError(f"not a recipient: {item!r}")
 
 
-def create_messages(recipients, body=None, notice_id=None, sender=None, commit=True, queue=False):
+def create_messages(recipients, body=None, notice_id=None, sender=None, commit=True, queue=False,
+                    template_code=None, template_params=None):
     """One `messages` row per recipient (Deputy, Recipient, dict or E.164 string).
 
     Opted-out or inactive deputies get a `skipped` row with the reason, so the delivery log says
@@ -71,6 +73,9 @@ def create_messages(recipients, body=None, notice_id=None, sender=None, commit=T
     queue=True writes the new rows `queued` and, once committed here, queues their send tasks;
     with commit=False as well, call `send_queued(rows)` after your own commit (or leave them to
     the sweeper). Otherwise rows are `pending` until `enqueue`.
+
+    template_code (and template_params, or each recipient's own) is what a template-only gateway
+    (Aliyun) sends; `body` is then the text as the deputy reads it, for the log and the count.
     """
     sender = default_sender() if sender is None else sender
     now = utcnow()
@@ -92,7 +97,10 @@ def create_messages(recipients, body=None, notice_id=None, sender=None, commit=T
                          "segments": info.segments, "encoding": info.encoding, "sender": sender,
                          "status": SKIPPED if recipient.skip_reason else fresh,
                          "queued_at": None if recipient.skip_reason or not queue else now,
-                         "error_message": recipient.skip_reason, "attempts": 0, "created_at": now, "updated_at": now})
+                         "error_message": recipient.skip_reason, "attempts": 0, "created_at": now, "updated_at": now,
+                         "template_code": template_code,
+                         "template_params": recipient.template_params if recipient.template_params is not None
+                         else template_params})
         slots.append(len(rows))
         rows.append(None)
         if recipient.deputy_id is not None:

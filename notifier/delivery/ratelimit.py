@@ -382,7 +382,7 @@ class Pacer:
         return wait
 
     def on_result(self, item, result):
-        if result.outcome == THROTTLED and result.error_code != PACED:
+        if result.outcome == THROTTLED and result.error_code != PACED and not result.recipient_limit:
             self.throttles += 1
             self.limiter.throttled(self.sender)
         elif result.outcome == ACCEPTED:

@@ -66,7 +66,7 @@ def reconcile(message_id, gateway=None, source="reconcile"):
         # None: this gateway cannot be asked (a CMPP session whose answer was lost): what the
         # gateway never answered for is sent again.
         since, until = reconcile_window(claimed_at, lease)
-        found = gateway.find_sent(to, body, since, until) or []
+        found = gateway.find_sent(to, body, since, until, message_id=message_id) or []
         if found:
             owned = set(db.session.scalars(select(Message.gateway_id).where(
                 Message.gateway_id.in_([m.gateway_id for m in found]))))

@@ -40,6 +40,9 @@ from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+# Countdowns stay well below the broker's visibility timeout; a text told to wait longer keeps its
+# queued_at in the future and the sweeper queues it when that has passed.
+LONGEST_COUNTDOWN = 600
 
 # Delivery sits below notices and does not import them; it only needs to know that a message's
 # notice was cancelled (a message back from a transient failure must not be sent after that) and
@@ -98,7 +101,7 @@ def deliver(message_ids):
     opted out (or left) gets nothing, and a non-urgent notice's texts wait out quiet hours."""
     rows = db.session.execute(
         select(Message.id, Message.to, Message.body, Message.segments, Message.notice_id, Message.queued_at,
-               _notices.c.urgent, Deputy.opted_out, Deputy.active)
+               Message.template_code, Message.template_params, _notices.c.urgent, Deputy.opted_out, Deputy.active)
         .outerjoin(_notices, _notices.c.id == Message.notice_id).outerjoin(Deputy, Deputy.id == Message.deputy_id)
         .where(id_in(Message.id, message_ids), Message.status == QUEUED).order_by(Message.id)
     ).all()
@@ -200,9 +203,11 @@ def _send_through(name, gateway, rows):
     # 3. Call the gateway, concurrently, each at its reserved time; the pacer keeps the texts
     # still waiting in step when the pace changes under them.
     items = [Outbound(message_id=row.id, to=row.to, sender=gateway.sender, body=row.body,
+                      template_code=row.template_code, template_params=row.template_params,
                       status_callback=status_callback_url(row.id, config)) for row in work]
     results = gateway.send_many(items, [pacer.delay(row.id) for row in work], repace=pacer, on_result=pacer.on_result)
-    if not pacer.throttles and any(r.outcome == THROTTLED and r.error_code != PACED for r in results):
+    if not pacer.throttles and any(r.outcome == THROTTLED and r.error_code != PACED and not r.recipient_limit
+                                   for r in results):
         limiter.throttled(sender)  # an adapter that does not report answers as they come: slow down now
     pacer.settle()
 
@@ -348,6 +353,8 @@ def record_results(pairs, source="worker", claims=None):
     for mid, delay in retries:
         by_delay.setdefault(delay, []).append(mid)
     for delay, ids in by_delay.items():
+        if delay > LONGEST_COUNTDOWN:
+            continue  # hours away (a daily limit): the sweeper queues them once queued_at has passed
         dispatch.send_messages(ids, countdown=delay)
     for mid in reconcile:
         dispatch.reconcile_message(mid, countdown=float(config["SMS_RECONCILE_DELAY_SECONDS"]))

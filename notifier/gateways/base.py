@@ -50,6 +50,9 @@ class SendResult:
     exchange: dict = None
     opted_out: bool = False  # the gateway says the recipient opted out: the roster must know
     retry_after: float = None  # seconds, when the gateway said how long to wait
+    # A "slow down" about this recipient only (Aliyun's per-number limits): the text waits
+    # `retry_after`, the pace of the others is left alone.
+    recipient_limit: bool = False
 
 
 @dataclasses.dataclass
@@ -98,9 +101,10 @@ class Gateway:
         """
         raise NotImplementedError
 
-    def find_sent(self, to, body, since, until=None):
+    def find_sent(self, to, body, since, until=None, message_id=None):
         """Texts the gateway holds for `to` like `body`, created in [since, until]; None when the
-        gateway cannot be asked (then a lost call is settled some other way)."""
+        gateway cannot be asked (then a lost call is settled some other way). `message_id` is ours,
+        for gateways that keep it with the text (Aliyun's OutId)."""
         return None
 
     def fetch(self, gateway_id):

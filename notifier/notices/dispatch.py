@@ -18,7 +18,7 @@ from notifier.delivery import dispatch as seam
 from notifier.delivery import outbox
 from notifier.delivery.models import PENDING, QUEUED, SKIPPED, STATUSES, Message, unsettled
 from notifier.extensions import db
-from notifier.notices import rendering
+from notifier.notices import rendering, templates
 from notifier.notices.audience import audience_query, skip_reason
 from notifier.notices.config import conf
 from notifier.notices.models import APPROVED, CANCELLED, COMPLETED, SCHEDULED, SENDING, Notice
@@ -61,7 +61,8 @@ def dispatch_notice(notice_id):
     notice = db.session.get(Notice, notice_id)
     spec = notice.audience or {}
     body, mode, code, deadline = notice.body, notice.reply_mode, notice.reply_code, notice.reply_deadline
-    personal = bool(rendering.placeholders_in(body))
+    template = notice.template if notice.template_id is not None else None
+    personal = template is not None or bool(rendering.placeholders_in(body))
     shared = None if personal else rendering.render_text(body, None, mode, code, deadline)
     sender = outbox.default_sender()
     measure = rendering.SegmentCache()
@@ -92,13 +93,20 @@ def dispatch_notice(notice_id):
         stamp = utcnow()
         values = []
         for row in chunk:
-            text = rendering.render_text(body, row, mode, code, deadline, checked=True) if personal else shared
+            reason, extra = skip_reason(row), {"template_code": None, "template_params": None}
+            if template is not None:
+                # The approved text, its variables filled for this deputy: what the gateway sends.
+                (_deputy, params, text, problem), = templates.texts_for(notice, [row], code)
+                extra = {"template_code": template.code, "template_params": params}
+                reason = reason or (problem and f"template variable: {problem}"[:500])
+            else:
+                text = rendering.render_text(body, row, mode, code, deadline, checked=True) if personal else shared
             info = measure(text)
-            reason = skip_reason(row)
             values.append({"notice_id": notice_id, "deputy_id": row.id, "to": row.phone, "body": text,
                            "segments": info.segments, "encoding": info.encoding, "sender": sender,
                            "status": SKIPPED if reason else QUEUED, "queued_at": None if reason else stamp,
-                           "error_message": reason, "attempts": 0, "created_at": stamp, "updated_at": stamp})
+                           "error_message": reason, "attempts": 0, "created_at": stamp, "updated_at": stamp,
+                           **extra})
         inserted = db.session.execute(insert(Message).returning(Message.id, Message.status, Message.error_message),
                                       values).all()
         outbox.record_events([(r.id, "status", r.status, "worker", r.error_message) for r in inserted])

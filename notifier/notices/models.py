@@ -1,4 +1,6 @@
 """The notice row and the small settings table."""
+import re
+
 from flask_babel import lazy_gettext as _l
 
 from notifier.extensions import db
@@ -77,6 +79,10 @@ class Notice(db.Model):
     rejected_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
     rejection_reason = db.Column(db.String(500))
+    # Composed from an approved template (template-only gateways): the staff's values for its
+    # variables; `body` then holds the template's text with them, for lists and the log.
+    template_id = db.Column(db.ForeignKey("sms_templates.id", ondelete="SET NULL"))
+    template_params = db.Column(db.JSON)
 
     recipient_count = db.Column(db.Integer)  # messages materialised (sendable + skipped)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
@@ -94,6 +100,7 @@ class Notice(db.Model):
     approved_by = db.relationship("User", foreign_keys=[approved_by_id])
     rejected_by = db.relationship("User", foreign_keys=[rejected_by_id])
     cancelled_by = db.relationship("User", foreign_keys=[cancelled_by_id])
+    template = db.relationship("SmsTemplate")
 
     @property
     def status_label(self):
@@ -113,6 +120,40 @@ class Notice(db.Model):
 
     def __repr__(self):
         return f"<Notice {self.id} {self.status}>"
+
+
+TEMPLATE_GATEWAYS = ("aliyun",)
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]{0,31})\}")
+
+
+def variables(text):
+    """The ${var} names of a template text, in order, each once."""
+    return list(dict.fromkeys(VARIABLE.findall(text or "")))
+
+
+class SmsTemplate(db.Model):
+    __tablename__ = "sms_templates"
+    __table_args__ = (db.UniqueConstraint("gateway", "code", name="uq_sms_templates_gateway_code"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    code = db.Column(db.String(64), nullable=False)  # e.g. SMS_123456789, as the gateway named it
+    gateway = db.Column(db.String(16), nullable=False, default="aliyun")
+    name = db.Column(db.String(100), nullable=False, default="")
+    text = db.Column(db.Text, nullable=False)  # the approved text, with ${var} variables
+    approved = db.Column(db.Boolean, nullable=False, default=True)
+    created_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    @property
+    def variables(self):
+        return variables(self.text)
+
+    def to_dict(self):
+        return {"id": self.id, "code": self.code, "gateway": self.gateway, "name": self.name, "text": self.text,
+                "variables": self.variables, "approved": self.approved,
+                "created_at": self.created_at.isoformat() if self.created_at else None}
+
 
 
 class Setting(db.Model):

@@ -33,6 +33,8 @@ def notice_to_dict(notice, with_counts=False, users=None):
         "meeting_at": _iso(notice.meeting_at), "meeting_place": notice.meeting_place,
         "status": notice.status, "rejection_reason": notice.rejection_reason,
         "recipient_count": notice.recipient_count,
+        "template": notice.template.code if notice.template_id and notice.template else None,
+        "params": notice.template_params if notice.template_id else None,
         "created_by": _who(notice.created_by_id, users), "last_edited_by": _who(notice.last_edited_by_id, users),
         "approved_by": _who(notice.approved_by_id, users),
         "rejected_by": _who(notice.rejected_by_id, users), "cancelled_by": _who(notice.cancelled_by_id, users),

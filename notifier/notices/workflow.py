@@ -76,7 +76,14 @@ def notice_fields(data, partial=False):
         if len(title.strip()) > 200:
             errors["title"] = [_("At most %(n)s characters.", n=200)]
         out["title"] = title.strip()
-    body = need("body", _("The text is required."))
+    body = None
+    if data.get("template"):
+        _template_fields(data, out, errors)
+    elif "template" in data:
+        out["template_id"], out["template_params"] = None, None
+        body = need("body", _("The text is required."))
+    else:
+        body = need("body", _("The text is required."))
     if body is not None:
         try:
             rendering.placeholders_in(body)
@@ -113,6 +120,22 @@ def notice_fields(data, partial=False):
     return out
 
 
+def _template_fields(data, out, errors):
+    """A notice composed from an approved template: its code and the values of its variables."""
+    from notifier.notices import templates
+
+    template = templates.find_template(data.get("template"))
+    if template is None:
+        errors["template"] = [_("No approved template has this code.")]
+        return
+    try:
+        params = templates.check_params(template, data.get("params"))
+    except templates.TemplateInvalid as exc:
+        errors.update(exc.errors)
+        return
+    out.update(template_id=template.id, template_params=params, body=templates.display_body(template, params))
+
+
 def create_notice(data, actor):
     if not actor.can("compose"):
         raise NotAllowed(_("Your role does not allow composing notices."))
@@ -147,6 +170,12 @@ def update_notice(notice, data, actor):
 def longest_text(notice, audience=None, code=None):
     """The rendered text with the most segments over the audience (a sample deputy if empty)."""
     code = code or notice.reply_code
+    if notice.template_id is not None:
+        from notifier.notices import templates
+
+        rows = audience.sendable() if audience else []
+        measured = [rendering.measure(text) for _d, _v, text, _p in templates.texts_for(notice, rows, code)]
+        return max(measured, key=lambda r: (r.segments, r.chars))
     uses = rendering.placeholders_in(notice.body)
     rows = (audience.sendable() if audience else []) if uses else []
     texts = {rendering.render_text(notice.body, row, notice.reply_mode, code, notice.reply_deadline)
@@ -165,6 +194,8 @@ def check_sendable(notice, code=None):
         rendering.check_length(longest_text(notice, audience, code))
     except rendering.RenderError as exc:
         errors["body"] = [str(exc)]
+    if notice.template_id is not None:
+        errors.update(_template_problems(notice, audience, code))
     if audience.recipients == 0:
         errors["audience"] = [_("Nobody would receive this notice: choose levels, tags or deputies.")]
     now = utcnow()
@@ -180,6 +211,19 @@ def check_sendable(notice, code=None):
     if errors:
         raise NoticeInvalid(errors)
     return audience
+
+
+def _template_problems(notice, audience, code):
+    """Errors for a templated notice: its template withdrawn, or a deputy's values over the rules."""
+    from notifier.notices import templates
+
+    if notice.template is None or not notice.template.approved:
+        return {"template": [_("The notice's template is no longer approved.")]}
+    for deputy, _values, _text, problem in templates.texts_for(notice, audience.sendable(), code):
+        if problem:
+            who = getattr(deputy, "name", None) or ""
+            return {"params": [_("For %(name)s: %(problem)s", name=who, problem=problem)]}
+    return {}
 
 
 # --- transitions ---------------------------------------------------------------------------------

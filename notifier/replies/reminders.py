@@ -44,11 +44,16 @@ def remind(notice, actor, automatic=False, now=None):
     deputy_ids = non_responders(notice.id)
     if not deputy_ids:
         raise ReminderError(_("Everybody has replied; there is nobody to remind."))
-    follow = workflow.create_notice({
+    data = {
         "title": f"{notice.title}（提醒）"[:200], "body": REMINDER_PREFIX + notice.body,
         "category": notice.category, "source": notice.source, "audience": {"deputy_ids": deputy_ids},
         "reply": notice.reply_mode, "reply_deadline": notice.reply_deadline, "urgent": notice.urgent,
-    }, actor)
+    }
+    if notice.template_id is not None and notice.template is not None:
+        # A template-only gateway sends the approved text as it is: the reminder is the same
+        # template (nothing can be put before it), to the same few deputies.
+        data.update(template=notice.template.code, params=notice.template_params or {})
+    follow = workflow.create_notice(data, actor)
     db.session.add(Reminder(notice_id=notice.id, reminder_notice_id=follow.id, automatic=automatic,
                             deputy_count=len(deputy_ids), created_by_id=actor.id))
     record("notice.remind", notice, actor=actor, reminder_id=follow.id, deputies=len(deputy_ids),

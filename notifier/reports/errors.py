@@ -86,6 +86,29 @@ CODES.update({e.code: e for e in (
     _e("cmpp:7", _l("Wrong service code"), _l("The ISMG refused the service code; an administrator must check "
                                               "CMPP_SERVICE_ID with the carrier."), ours=True),
 )})
+# Aliyun SMS (Dysmsapi) answers and receipts.
+CODES.update({e.code: e for e in (
+    _e("isv.BUSINESS_LIMIT_CONTROL", _l("Aliyun's limit for this number reached"),
+       _l("Aliyun allows only so many texts a minute, an hour and a day to one number under one signature (about "
+          "50 notifications a day): the text waits until the limit lifts and is then sent; it is not a failure."),
+       transient=True),
+    _e("isv.MOBILE_NUMBER_ILLEGAL", _l("Not a valid mobile number"),
+       _l("Aliyun refused the number; correct the deputy's number on the roster.")),
+    _e("isv.SMS_SIGNATURE_ILLEGAL", _l("Signature not approved at Aliyun"),
+       _l("ALIYUN_SMS_SIGN_NAME is not a signature approved for this account; an administrator must fix it."),
+       ours=True),
+    _e("isv.SMS_TEMPLATE_ILLEGAL", _l("Template not approved at Aliyun"),
+       _l("The template code is not approved for this account; correct the template on the SMS templates page."),
+       ours=True),
+    _e("isv.AMOUNT_NOT_ENOUGH", _l("Aliyun account balance used up"),
+       _l("Top up the Aliyun account; the texts wait and go out when it answers again."), ours=True),
+    _e("isv.PARAM_LENGTH_LIMIT", _l("A template variable is too long"),
+       _l("Each variable may hold at most 35 characters; shorten the notice's text or the deputy's field.")),
+    _e("no_template", _l("Not composed from a template"),
+       _l("Aliyun sends only approved templates: compose the notice from one, or route it to another gateway.")),
+    _e("SignatureDoesNotMatch", _l("Aliyun refused the AccessKey secret"),
+       _l("ALIYUN_ACCESS_KEY_SECRET does not match the AccessKey; an administrator must fix it."), ours=True),
+)})
 TRANSIENT_CODES = frozenset(code for code, info in CODES.items() if info.transient)
 GAVE_UP = "gave up after"  # the delivery engine's reason when transient errors used up the attempts
 

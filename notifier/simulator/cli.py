@@ -78,8 +78,19 @@ from .config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_HOST, DEFAU
 @click.option(
     "--cmpp", is_flag=True, help="Run the CMPP 2.0 ISMG simulator instead (port 7890 by default)."
 )
-def simulator(host, port, quiet, cmpp, **options):
+@click.option(
+    "--aliyun", is_flag=True, help="Run the Aliyun SMS (Dysmsapi) simulator instead (port 8766 by default)."
+)
+def simulator(host, port, quiet, cmpp, aliyun, **options):
     """Run the local Twilio-compatible SMS gateway (Messages API, status callbacks, fault injection)."""
+    if aliyun:
+        from .aliyun.cli import aliyun_simulator
+        from .aliyun.config import DEFAULT_PORT as ALIYUN_PORT
+
+        ctx = click.get_current_context()
+        if ctx.get_parameter_source("port") == click.core.ParameterSource.DEFAULT:
+            port = ALIYUN_PORT
+        return ctx.invoke(aliyun_simulator, host=host, port=port, quiet=quiet)
     if cmpp:
         from .cmpp.cli import DEFAULT_PORT as CMPP_PORT
         from .cmpp.cli import cmpp_simulator

@@ -26,7 +26,7 @@ from notifier.audit.models import AuditEvent
 from notifier.delivery.models import FINAL_STATUSES
 from notifier.delivery.models import STATUSES as MESSAGE_STATUSES
 from notifier.extensions import db
-from notifier.notices import workflow
+from notifier.notices import rendering, templates, workflow
 from notifier.notices.dispatch import counts
 from notifier.notices.models import (
     CANCELLED,
@@ -106,6 +106,8 @@ class NoticeForm(SecureForm):
     meeting_at = DateTimeLocalField(_l("Meeting time"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
                                     description=_l("For a meeting: deputies may text 签到 on that day to sign in."))
     meeting_place = StringField(_l("Meeting place"), validators=[Optional(), Length(max=200)])
+    template = SelectField(_l("Template"), validate_choice=False, description=_l(
+        "Aliyun SMS sends only approved templates: choose one and fill in its variables."))
 
 
 class RejectForm(SecureForm):
@@ -131,9 +133,32 @@ def _fill_choices(form):
     rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
     mask = number_mask()
     form.deputy_ids.choices = [(r.id, f"{r.name} {mask(r.phone)}") for r in rows]
+    form.template.choices = [("", _("None: write the text"))] + [
+        (t.code, f"{t.code} {t.name or t.text[:20]}") for t in templates.approved_templates()]
 
 
-def _form_data(form):
+def _chosen_template(form, notice):
+    """The template the page composes from (asked for, or the notice's own), with the values
+    typed for its variables. Without one the page is the ordinary compose page."""
+    code = request.values.get("template")
+    if code is None and notice is not None and notice.template is not None:
+        code = notice.template.code
+    template = templates.find_template(code) if code else None
+    if template is None:
+        return None, {}
+    form.template.data = template.code
+    form.body.validators = [Optional()]  # the text is the template's
+    if request.method == "POST":
+        params = {var: request.form.get(f"param-{var}", "").strip() for var in template.variables}
+    else:
+        params = dict((notice.template_params if notice is not None and notice.template_id == template.id else {})
+                      or {})
+    return template, {k: v for k, v in params.items() if v}
+
+
+def _form_data(form, template=None, params=None):
+    if template is not None:
+        return {**_form_data(form), "body": None, "template": template.code, "params": params or {}}
     return {
         "title": form.title.data, "body": form.body.data, "category": form.category.data,
         "source": form.source.data, "reply": form.reply.data, "urgent": form.urgent.data,
@@ -147,6 +172,8 @@ def _form_data(form):
 def _show_errors(form, errors):
     """Put the domain's field errors on the form's fields (the audience ones on its parts)."""
     for key, messages in errors.items():
+        if key.startswith("params"):
+            continue  # shown beside the template's variables
         if key == "audience" and isinstance(messages, dict):
             for part, part_messages in messages.items():
                 getattr(form, part, form.levels).errors = list(part_messages)
@@ -297,6 +324,8 @@ class NoticesView(ProtectedView):
     def _edit(self, notice):
         form = NoticeForm()
         _fill_choices(form)
+        template, params = _chosen_template(form, notice)
+        param_errors = {}
         if request.method == "GET" and notice is not None:
             form.process(data={
                 "title": notice.title, "body": notice.body, "category": notice.category, "source": notice.source,
@@ -311,13 +340,15 @@ class NoticesView(ProtectedView):
         if form.validate_on_submit():
             actor = current_user._get_current_object()
             try:
+                data = _form_data(form, template, params) if template is not None else _form_data(form)
                 if notice is None:
-                    notice = workflow.create_notice(_form_data(form), actor)
+                    notice = workflow.create_notice(data, actor)
                 else:
-                    workflow.update_notice(notice, _form_data(form), actor)
+                    workflow.update_notice(notice, data, actor)
             except workflow.NoticeInvalid as exc:
                 db.session.rollback()
                 _show_errors(form, exc.errors)
+                param_errors = {k.partition(".")[2] or "": v for k, v in exc.errors.items() if k.startswith("params")}
             except workflow.WorkflowError as exc:
                 flash(str(exc), "error")
             else:
@@ -325,7 +356,12 @@ class NoticesView(ProtectedView):
                     return self._run(notice, "submit", edit_on_error=True)
                 flash(_("The draft is saved."), "success")
                 return redirect(url_for(".show", notice_id=notice.id))
-        return self.render("notices/compose.html", form=form, notice=notice,
+        if template is not None:
+            return self.render("notices/compose.html", form=form, notice=notice, sms_template=template, params=params,
+                               param_errors=param_errors, preview_url=url_for(".preview_json"),
+                               signature=templates.signature(template.gateway), max_value=templates.MAX_VALUE,
+                               sample=dict(rendering.SAMPLE_DEPUTY, code=(notice.reply_code if notice else "") or "27"))
+        return self.render("notices/compose.html", form=form, notice=notice, sms_template=None,
                            preview_url=url_for(".preview_json"), signature=current_app.config.get("SMS_SIGNATURE"))
 
     @expose("/preview", methods=("POST",))

@@ -23,6 +23,9 @@ def register_views(admin):
 
     register_roster(admin)
     register_notices(admin)
+    from notifier.web.template_views import register as register_templates  # issue 12
+
+    register_templates(admin)
     register_replies(admin)
     register_accounts(admin)
     from notifier.web.gateway_views import register as register_gateways

@@ -216,7 +216,7 @@ class TwilioGateway(Gateway):
 
     # --- reading (reconciliation, receipts) ------------------------------------------------------
 
-    def find_sent(self, to, body, since, until=None):
+    def find_sent(self, to, body, since, until=None, message_id=None):
         """Texts the gateway holds for `to` that carry `body` (as Twilio may have changed it, see
         body_match), created in [since, until]; the best matches first, then the earliest.
 

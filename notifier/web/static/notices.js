@@ -17,7 +17,7 @@
 
   // --- compose: preview as you type (debounced) -------------------------------------------------
   var form = document.getElementById("compose-form");
-  if (form) {
+  if (form && !form.hasAttribute("data-template")) {
     var timer = null, seq = 0;
     var checked = function (name) {
       return Array.prototype.map.call(form.querySelectorAll("input[name=" + name + "]:checked"), function (e) { return e.value; });
@@ -168,4 +168,77 @@
       .then(function () { setTimeout(refreshTally, TALLY_EVERY); });
   };
   if (document.getElementById("reply-tally")) { setTimeout(refreshTally, TALLY_EVERY); }
+
+  // --- compose from an approved template: pick one, fill its variables, see the text -------------
+  var picker = document.getElementById("template");
+  if (picker && form) {
+    picker.addEventListener("change", function () {
+      var url = new URL(window.location.href);
+      url.searchParams.set("template", picker.value);
+      window.location.href = url.toString();
+    });
+  }
+  var box = document.getElementById("template-box");
+  if (box) {
+    var max = parseInt(box.getAttribute("data-max") || "35", 10);
+    var sample = JSON.parse(box.getAttribute("data-sample") || "{}");
+    var text = box.getAttribute("data-text") || "", sign = box.getAttribute("data-signature") || "";
+    var put = function (id, value) { var el = document.getElementById(id); if (el) { el.textContent = value; } };
+    var render = function () {
+      var over = false;
+      var filled = text.replace(/\$\{(\w+)\}/g, function (all, name) {
+        var input = document.getElementById("param-" + name);
+        var raw = input ? input.value : "";
+        var value = (raw || sample[name] || "").replace(/\{(\w+)\}/g, function (a, key) { return sample[key] || ""; });
+        var count = document.getElementById("count-" + name);
+        if (count) {
+          count.textContent = value.length + " / " + max;
+          count.classList.toggle("text-danger", value.length > max);
+        }
+        if (input) { input.classList.toggle("is-invalid", value.length > max || /https?:\/\/|www\.|[【】]/i.test(value)); }
+        over = over || value.length > max;
+        return value;
+      });
+      var full = sign + filled;
+      var ascii = /^[\x00-\x7f]*$/.test(full);
+      var single = ascii ? 160 : 70, part = ascii ? 153 : 67;
+      var segments = full.length <= single ? 1 : Math.ceil(full.length / part);
+      put("pv-example", full);
+      put("pv-chars", String(full.length));
+      put("pv-segments", String(segments));
+      put("pv-encoding", ascii ? "GSM-7" : "UCS-2");
+    };
+    Array.prototype.forEach.call(box.querySelectorAll(".template-param"), function (input) {
+      input.addEventListener("input", render);
+    });
+    render();
+    // Who receives it: the same preview as an ordinary notice's, asked for the audience only.
+    var chosen = function (name) {
+      return Array.prototype.map.call(form.querySelectorAll("input[name=" + name + "]:checked"), function (e) { return e.value; });
+    };
+    var audience = function () {
+      var deputies = form.querySelector("select[name=deputy_ids]");
+      fetch(form.getAttribute("data-preview-url"), {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
+        body: JSON.stringify({body: "", reply: "none", audience: {levels: chosen("levels"), tags: chosen("tags"),
+          deputy_ids: deputies ? Array.prototype.map.call(deputies.selectedOptions, function (o) { return parseInt(o.value, 10); }) : []}})
+      }).then(function (r) { return r.json(); }).then(function (data) {
+        var segments = parseInt(document.getElementById("pv-segments").textContent, 10) || 1;
+        put("pv-recipients", data.recipients);
+        put("pv-total", String(segments * (data.recipients || 0)));
+        put("pv-max", data.max_segments || "-");
+        put("pv-opted-out", data.skipped ? data.skipped.opted_out : 0);
+        put("pv-inactive", data.skipped ? data.skipped.inactive : 0);
+        document.getElementById("preview-card").setAttribute("data-updated", "audience");
+      }).catch(function () {});
+    };
+    form.addEventListener("change", audience);
+    form.addEventListener("input", function () {
+      var segments = parseInt(document.getElementById("pv-segments").textContent, 10) || 1;
+      var recipients = parseInt(document.getElementById("pv-recipients").textContent, 10) || 0;
+      put("pv-total", String(segments * recipients));
+    });
+    audience();
+  }
 })();
