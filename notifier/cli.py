@@ -23,7 +23,8 @@ users = click.Group("users", help="Staff accounts and API tokens.")
 
 @users.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "approver", "composer", "viewer"]), required=True)
+@click.option("--role", type=click.Choice(["admin", "approver", "composer", "viewer", "security_admin", "auditor"]),
+              required=True)
 @click.option("--password", default=None, help="Default: a random one, printed once.")
 @click.option("--display-name", default="", help="Name shown in the UI (default: NAME).")
 @with_appcontext
@@ -53,6 +54,23 @@ def users_token(name, label):
         raise click.ClickException(f"no user {name!r}")
     _, plaintext = issue_token(user, name=label)
     click.echo(plaintext)
+
+
+@users.command("totp")
+@click.argument("name")
+@with_appcontext
+def users_totp(name):
+    """(Re)issue NAME's two-factor secret and print its otpauth URI (for the authenticator app)
+    and new recovery codes. The old secret and codes stop working at once."""
+    from notifier.accounts import totp
+    from notifier.accounts.service import find_user
+
+    user = find_user(name)
+    if user is None:
+        raise click.ClickException(f"no user {name!r}")
+    uri, codes = totp.reissue(user)
+    click.echo(uri)
+    click.echo("recovery codes: " + " ".join(codes))
 
 
 def register_commands(app):

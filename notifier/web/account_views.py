@@ -296,7 +296,7 @@ class PasswordForm(SecureForm):
 class AccountView(ProtectedView):
     """The user's own account: a new password (which logs them out on their other browsers)."""
 
-    permission = "view"
+    permission = "account"
 
     def is_visible(self):
         return False  # reached from the user menu
@@ -318,8 +318,35 @@ class AccountView(ProtectedView):
         return self.render("admin/account/password.html", form=form)
 
 
+class TwoFactorForm(SecureForm):
+    pass
+
+
+class TwoFactorView(ProtectedView):
+    """The user's second factor: required for some roles, a choice for the others."""
+
+    permission = "account"
+
+    def is_visible(self):
+        return False  # reached from the user menu
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        from notifier.accounts.models import TOTP_ROLES
+        from notifier.accounts.views import begin_second_factor
+
+        user = _actor()
+        form = TwoFactorForm()
+        if form.validate_on_submit() and not user.totp_enrolled:
+            # Turning it on goes through the same enrolment page as a first login.
+            return begin_second_factor(user, remember=False, next_url=url_for(".index"))
+        return self.render("admin/account/two_factor.html", form=form, user=user,
+                           required=user.role in TOTP_ROLES)
+
+
 def register(admin):
     admin.add_view(AccountView(name=_l("Change password"), endpoint="account", url="/account/password"))
+    admin.add_view(TwoFactorView(name=_l("Two-step login"), endpoint="account_2fa", url="/account/two-factor"))
     category = _l("Administration")
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", url="users", category=category))
     admin.add_view(TokenView(ApiToken, db, name=_l("API tokens"), endpoint="tokens", url="tokens", category=category))

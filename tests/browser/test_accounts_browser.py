@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from notifier.extensions import db as _db
+from tests.browser.conftest import log_in
 from tests.browser.test_roster_browser import (  # noqa: F401 (fixtures used by name)
     CLEAN,
     LANGS,
@@ -23,13 +24,13 @@ pytestmark = pytest.mark.browser
 T = {
     "zh": {
         "title": "人大短信平台", "username": "用户名", "password": "密码", "login": "登录",
-        "wrong": "用户名或密码错误。", "deputies": "代表名单", "admin_role": "管理员", "approver_role": "审批人",
+        "wrong": "用户名或密码错误。", "deputies": "代表名单", "admin_role": "系统管理员", "approver_role": "审批人",
         "users": "用户", "issue": "签发令牌", "issued": "API 令牌已签发", "copy": "请立即复制此令牌",
         "audit": "审计日志",
     },
     "en": {
         "title": "Deputy SMS Platform", "username": "Username", "password": "Password", "login": "Log in",
-        "wrong": "Wrong username or password.", "deputies": "Deputies", "admin_role": "Administrator",
+        "wrong": "Wrong username or password.", "deputies": "Deputies", "admin_role": "System administrator",
         "approver_role": "Approver", "users": "Users", "issue": "Issue a token", "issued": "API token issued",
         "copy": "Copy this token now", "audit": "Audit trail",
     },
@@ -146,11 +147,7 @@ def test_users_tokens_and_audit_pages(lang, page, browser, live_server, logged_i
     context = browser.new_context(base_url=live_server, locale="zh-CN")
     try:
         other = context.new_page()
-        other.goto("/login")
-        other.fill("input[name=username]", admin.username)
-        other.fill("input[name=password]", PASSWORD)
-        with other.expect_navigation():
-            other.click("form.card button[type=submit]")
+        log_in(other, admin.username)  # with its second step
         expect(other.locator("nav.navbar")).to_contain_text(t["deputies"])
     finally:
         context.close()
