@@ -146,6 +146,14 @@ class Config:
     # logging in however busy. "Remember me" keeps the session across browser restarts within both.
     SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 30, at_least=1)
     SESSION_LIFETIME_HOURS = _int("SESSION_LIFETIME_HOURS", 12, at_least=1)
+    # Password policy and lockout (notifier/accounts/passwords.py, lockout.py); the security
+    # administrator may change them in the UI, never under the floors in security_policy.py.
+    PASSWORD_MIN_LENGTH = _int("PASSWORD_MIN_LENGTH", 10, at_least=8, at_most=64)
+    PASSWORD_MIN_CLASSES = _int("PASSWORD_MIN_CLASSES", 3, at_least=2, at_most=4)
+    PASSWORD_HISTORY = _int("PASSWORD_HISTORY", 5, at_least=1, at_most=24)
+    PASSWORD_MAX_AGE_DAYS = _int("PASSWORD_MAX_AGE_DAYS", 90, at_most=365)  # 0: never expire
+    LOCKOUT_ATTEMPTS = _int("LOCKOUT_ATTEMPTS", 5, at_least=3, at_most=10)
+    LOCKOUT_MINUTES = _int("LOCKOUT_MINUTES", 15, at_least=5, at_most=24 * 60)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -27,13 +27,17 @@ users = click.Group("users", help="Staff accounts and API tokens.")
               required=True)
 @click.option("--password", default=None, help="Default: a random one, printed once.")
 @click.option("--display-name", default="", help="Name shown in the UI (default: NAME).")
+@click.option("--must-change/--no-must-change", default=False,
+              help="The user must choose a new password at the first login.")
 @with_appcontext
-def users_create(name, role, password, display_name):
-    """Create a staff user."""
+def users_create(name, role, password, display_name, must_change):
+    """Create a staff user. The password must meet the policy (length, character classes, not
+    the username)."""
     from notifier.accounts.service import AccountError, create_user
 
     try:
-        user, password_used = create_user(name, role, password=password, display_name=display_name)
+        user, password_used = create_user(name, role, password=password, display_name=display_name,
+                                          must_change=must_change)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created {user.username} ({user.role})")

@@ -1,8 +1,8 @@
 """Demo content: staff logins and a roster of deputies across the four levels."""
 import os
 import random
-import secrets
 
+from notifier.accounts import passwords
 from notifier.accounts.models import User
 from notifier.accounts.service import create_user
 from notifier.demo import DEMO_USERS
@@ -41,7 +41,7 @@ def _seed_users(data_dir):
         password = saved.get(username)
         user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
         if user is None or password is None:
-            password = secrets.token_urlsafe(9)
+            password = passwords.generate()
             if user is None:
                 create_user(username, role, password=password, display_name=display_name, actor="demo")
             else:

@@ -20,6 +20,7 @@ from notifier.accounts.service import (
     create_user,
     find_user,
     issue_token,
+    reset_password,
     revoke_token,
 )
 from notifier.audit.labels import action_label, target_label
@@ -134,10 +135,11 @@ class UserView(ProtectedModelView):
                 password=form.password.data,
                 display_name=(form.display_name.data or "").strip(),
                 actor=_actor(),
+                must_change=True,  # the administrator knows this password: the user replaces it
             )
         except AccountError as exc:
             db.session.rollback()
-            form.username.errors.append(str(exc))
+            (form.password if exc.field == "password" else form.username).errors.append(str(exc))
             return False
         return user
 
@@ -149,7 +151,12 @@ class UserView(ProtectedModelView):
                 changes[field] = [getattr(model, field), value]
                 setattr(model, field, value)
         if form.new_password.data:
-            model.set_password(form.new_password.data)  # ends the user's sessions
+            try:
+                reset_password(model, form.new_password.data, _actor())  # ends the user's sessions
+            except AccountError as exc:
+                db.session.rollback()
+                form.new_password.errors.append(str(exc))
+                return False
             changes["password"] = "reset"  # never the password itself
         if changes:
             record("user.update", target=model, actor=_actor(), username=model.username, changes=changes)
@@ -315,7 +322,9 @@ class AccountView(ProtectedView):
                 sessions.renew(user)
                 flash(_("Your password is changed. You were logged out on your other browsers."), "success")
                 return redirect(url_for("admin.index"))
-        return self.render("admin/account/password.html", form=form)
+        from notifier.accounts.passwords import policy
+
+        return self.render("admin/account/password.html", form=form, policy=policy())
 
 
 class TwoFactorForm(SecureForm):

@@ -36,12 +36,15 @@ def test_user_form_errors(as_role, app):
     client, _ = as_role("admin")
     html = form_post(client, "/users/new/", {"username": "a b", "role": "viewer", "password": "short"}).get_data(as_text=True)
     assert "a b" in html and get_user(app, "a b") is None
-    client2_html = form_post(client, "/users/new/", {"username": "dup", "role": "viewer", "password": "long-enough"})
+    client2_html = form_post(client, "/users/new/", {"username": "dup", "role": "viewer", "password": "Long-enough-1"})
     assert client2_html.status_code == 302
-    html = form_post(client, "/users/new/", {"username": "dup", "role": "viewer", "password": "long-enough"}).get_data(as_text=True)
+    html = form_post(client, "/users/new/", {"username": "dup", "role": "viewer", "password": "Long-enough-1"}).get_data(as_text=True)
     assert "用户名已被占用" in html or "already taken" in html
-    html = form_post(client, "/users/new/", {"username": "x", "role": "emperor", "password": "long-enough"}).get_data(as_text=True)
+    html = form_post(client, "/users/new/", {"username": "x", "role": "emperor", "password": "Long-enough-1"}).get_data(as_text=True)
     assert get_user(app, "x") is None
+    # The password policy, with its reason on the form.
+    html = form_post(client, "/users/new/", {"username": "weakling", "role": "viewer", "password": "weakling-2026"}).get_data(as_text=True)
+    assert "密码不得包含用户名" in html and get_user(app, "weakling") is None
 
 
 def test_admin_edits_role_name_active_and_resets_password(as_role, make_user, app):
@@ -54,18 +57,18 @@ def test_admin_edits_role_name_active_and_resets_password(as_role, make_user, ap
     assert (user.display_name, user.role, user.active) == ("张", "approver", True)
     assert user.check_password(PASSWORD)
 
-    form_post(client, path, {"display_name": "张", "role": "approver", "new_password": "brand-new-pass"})
+    form_post(client, path, {"display_name": "张", "role": "approver", "new_password": "Brand-new-pass1"})
     user = get_user(app, "zhang")
-    assert user.active is False and user.check_password("brand-new-pass")
+    assert user.active is False and user.check_password("Brand-new-pass1")
     updates = [d for a, actor, d in audit_actions(app) if a == "user.update"]
     assert updates[0]["changes"] == {"display_name": ["zhang", "张"], "role": ["viewer", "approver"]}
     assert updates[1]["changes"] == {"active": [True, False], "password": "reset"}
-    assert "brand-new-pass" not in str(updates)
+    assert "Brand-new-pass1" not in str(updates)
 
     # the deactivated user can no longer log in
     other = app.test_client()
     token = csrf_token(other, "/login")
-    assert other.post("/login", data={"username": "zhang", "password": "brand-new-pass", "csrf_token": token}).status_code == 200
+    assert other.post("/login", data={"username": "zhang", "password": "Brand-new-pass1", "csrf_token": token}).status_code == 200
 
 
 def test_admin_cannot_demote_or_deactivate_themselves(as_role, app):
