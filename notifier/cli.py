@@ -77,6 +77,21 @@ def users_totp(name):
     click.echo("recovery codes: " + " ".join(codes))
 
 
+@users.command("unlock")
+@click.argument("name")
+@with_appcontext
+def users_unlock(name):
+    """Unlock NAME's account after repeated failed logins (audited)."""
+    from notifier.accounts import lockout
+    from notifier.accounts.service import find_user
+
+    user = find_user(name)
+    if user is None:
+        raise click.ClickException(f"no user {name!r}")
+    lockout.unlock(user, actor="cli")
+    click.echo(f"unlocked {user.username}")
+
+
 def register_commands(app):
     app.cli.add_command(users)
     from notifier.roster.cli import roster

@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from notifier.accounts import sessions, totp
+from notifier.accounts import lockout, sessions, totp
 from notifier.accounts.models import User
 from notifier.accounts.service import find_user
 from notifier.audit.service import record
@@ -48,13 +48,24 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = find_user(form.username.data.strip())
-        if user is not None and user.active and user.check_password(form.password.data):
+        if user is not None and user.active and lockout.locked(user):
+            record("auth.login_failed", target=user, actor=user.username, reason="locked")
+            db.session.commit()
+            flash(_locked_message(user), "error")
+        elif user is not None and user.active and user.check_password(form.password.data):
             if user.needs_second_factor:
                 return begin_second_factor(user, form.remember.data, request.args.get("next"))
             return _complete_login(user, form.remember.data, request.args.get("next"))
-        record("auth.login_failed", actor=form.username.data.strip()[:64] or "anonymous")
-        db.session.commit()
-        flash(_("Wrong username or password."), "error")
+        else:
+            if user is not None and user.active:
+                lockout.failed(user, "password")
+            else:
+                record("auth.login_failed", actor=form.username.data.strip()[:64] or "anonymous")
+                db.session.commit()
+            if user is not None and user.active and lockout.locked(user):
+                flash(_locked_message(user), "error")
+            else:
+                flash(_("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form)
 
 
@@ -73,7 +84,13 @@ def begin_second_factor(user, remember, next_url):
     return redirect(url_for("auth.two_factor"))
 
 
+def _locked_message(user):
+    return _("This account is locked after repeated failed logins. Try again in %(minutes)d minutes, "
+             "or ask the security administrator to unlock it.", minutes=lockout.minutes_left(user))
+
+
 def _complete_login(user, remember, next_url):
+    lockout.succeeded(user)
     sessions.start(user, remember=remember)
     user.last_login_at = utcnow()
     record("auth.login", target=user, actor=user, second_factor=user.totp_enrolled)
@@ -105,6 +122,10 @@ def two_factor():
         return redirect(url_for("auth.login"))
     form = CodeForm()
     enrolling = not user.totp_enrolled
+    if lockout.locked(user):
+        session.pop(PENDING, None)
+        flash(_locked_message(user), "error")
+        return redirect(url_for("auth.login"))
     if form.validate_on_submit():
         try:
             if enrolling:
@@ -114,7 +135,11 @@ def two_factor():
         except totp.CodeRefused as refused:
             db.session.rollback()
             record("auth.second_factor_failed", target=user, actor=user, reason=refused.reason)
-            db.session.commit()
+            lockout.failed(user, "second_factor")  # commits
+            if lockout.locked(user):
+                session.pop(PENDING, None)
+                flash(_locked_message(user), "error")
+                return redirect(url_for("auth.login"))
             form.code.errors = [_("This code was already used. Wait for the next one.") if refused.reason == "reused"
                                 else _("That code is not right. Check the time on your phone and try again.")]
         else:
