@@ -193,8 +193,15 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # Behind HTTPS (the proxy says so with X-Forwarded-Proto; see TRUSTED_PROXIES): the session
+    # cookie is never sent in clear, nor with requests other sites start (SameSite).
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SESSION_COOKIE_SAMESITE = _env("SESSION_COOKIE_SAMESITE", "Lax")
+    REMEMBER_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for the whole
+    # site and for this host only (no sibling subdomain can set or read it).
+    SESSION_COOKIE_NAME = "__Host-session" if SESSION_COOKIE_SECURE is True else "session"
 
     @classmethod
     def check(cls):

@@ -60,7 +60,13 @@ def _url(value):
         raise ValueError("expected an http:// or https:// address")
 
 
+def _same_site(value):
+    if value not in ("Lax", "Strict"):
+        raise ValueError("expected Lax or Strict (None would send the session with other sites' requests)")
+
+
 CHECKS = {
+    "SESSION_COOKIE_SAMESITE": _same_site,
     "QUIET_HOURS": _quiet_hours,
     "TIMEZONE": _timezone,
     "DEFAULT_REGION": _region,
