@@ -24,6 +24,9 @@ def register_views(admin):
     register_notices(admin)
     register_replies(admin)
     register_accounts(admin)
+    from notifier.web.security_views import register as register_security
+
+    register_security(admin)
     from notifier.web.gateway_views import register as register_gateways
 
     register_gateways(admin)
