@@ -60,6 +60,16 @@ def _bool(name, default):
     return raw in _TRUE
 
 
+def _networks(name, default):
+    import ipaddress
+
+    raw = _env(name, default)
+    try:
+        return [ipaddress.ip_network(part.strip(), strict=False) for part in str(raw).split(",") if part.strip()]
+    except ValueError:
+        return Invalid(name, raw, "addresses or networks like 127.0.0.1/32,10.0.0.0/8")
+
+
 class Config:
     SECRET_KEY = _env("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", "sqlite:///notifier.sqlite3")
@@ -154,6 +164,13 @@ class Config:
     PASSWORD_MAX_AGE_DAYS = _int("PASSWORD_MAX_AGE_DAYS", 90, at_most=365)  # 0: never expire
     LOCKOUT_ATTEMPTS = _int("LOCKOUT_ATTEMPTS", 5, at_least=3, at_most=10)
     LOCKOUT_MINUTES = _int("LOCKOUT_MINUTES", 15, at_least=5, at_most=24 * 60)
+    # Logs: "text" lines, or "json" (one object per line with notice and message ids: notifier/ops/logs.py).
+    LOG_FORMAT = _env("LOG_FORMAT", "text")
+    # GET /metrics: a bearer token (for a Prometheus elsewhere), or a client address in these networks.
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+    METRICS_ALLOW_NETWORKS = _networks("METRICS_ALLOW_NETWORKS", "127.0.0.1/32,::1/128")
+    # The audit trail is kept at least 180 days (MLPS 2.0 level 3); a smaller value does not start.
+    AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", 365, at_least=180)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -107,6 +107,9 @@ def register_commands(app):
     from notifier.gateways.cli import cmpp_command
 
     app.cli.add_command(cmpp_command)
+    from notifier.audit.cli import audit
+
+    app.cli.add_command(audit)
 
 
 @click.command("demo")

@@ -65,7 +65,13 @@ def _same_site(value):
         raise ValueError("expected Lax or Strict (None would send the session with other sites' requests)")
 
 
+def _log_format(value):
+    if str(value).lower() not in ("text", "json"):
+        raise ValueError("expected text or json")
+
+
 CHECKS = {
+    "LOG_FORMAT": _log_format,
     "SESSION_COOKIE_SAMESITE": _same_site,
     "QUIET_HOURS": _quiet_hours,
     "TIMEZONE": _timezone,

@@ -56,6 +56,9 @@ ACCESS = {
     "audit.index_view": "audit", "audit.details_view": "audit", "audit.export": "audit", "audit.ajax_lookup": "audit",
     "audit.create_view": "nobody", "audit.edit_view": "nobody", "audit.delete_view": "nobody",
     "audit.action_view": "nobody", "audit.ajax_update": "nobody",
+    # Operations: probes for anyone, metrics behind their own token or network rule
+    # (tests/platform/test_operations.py).
+    "ops.healthz": "public", "ops.readyz": "public", "ops.metrics": "metrics",
     # Webhooks.
     "delivery.twilio_status": "webhook", "replies_webhook.twilio_inbound": "webhook",
     # REST API v1 (bearer tokens).
