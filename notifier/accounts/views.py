@@ -74,7 +74,7 @@ PENDING_SECONDS = 300
 
 
 class CodeForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    code = StringField(_l("Verification code"), validators=[DataRequired(), Length(max=32)])
 
 
 def begin_second_factor(user, remember, next_url):
