@@ -60,6 +60,16 @@ def _bool(name, default):
     return raw in _TRUE
 
 
+def _networks(name, default):
+    import ipaddress
+
+    raw = _env(name, default)
+    try:
+        return [ipaddress.ip_network(part.strip(), strict=False) for part in str(raw).split(",") if part.strip()]
+    except ValueError:
+        return Invalid(name, raw, "addresses or networks like 127.0.0.1/32,10.0.0.0/8")
+
+
 class Config:
     SECRET_KEY = _env("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", "sqlite:///notifier.sqlite3")
@@ -161,6 +171,21 @@ class Config:
     # logging in however busy. "Remember me" keeps the session across browser restarts within both.
     SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 30, at_least=1)
     SESSION_LIFETIME_HOURS = _int("SESSION_LIFETIME_HOURS", 12, at_least=1)
+    # Password policy and lockout (notifier/accounts/passwords.py, lockout.py); the security
+    # administrator may change them in the UI, never under the floors in security_policy.py.
+    PASSWORD_MIN_LENGTH = _int("PASSWORD_MIN_LENGTH", 10, at_least=8, at_most=64)
+    PASSWORD_MIN_CLASSES = _int("PASSWORD_MIN_CLASSES", 3, at_least=2, at_most=4)
+    PASSWORD_HISTORY = _int("PASSWORD_HISTORY", 5, at_least=1, at_most=24)
+    PASSWORD_MAX_AGE_DAYS = _int("PASSWORD_MAX_AGE_DAYS", 90, at_most=365)  # 0: never expire
+    LOCKOUT_ATTEMPTS = _int("LOCKOUT_ATTEMPTS", 5, at_least=3, at_most=10)
+    LOCKOUT_MINUTES = _int("LOCKOUT_MINUTES", 15, at_least=5, at_most=24 * 60)
+    # Logs: "text" lines, or "json" (one object per line with notice and message ids: notifier/ops/logs.py).
+    LOG_FORMAT = _env("LOG_FORMAT", "text")
+    # GET /metrics: a bearer token (for a Prometheus elsewhere), or a client address in these networks.
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+    METRICS_ALLOW_NETWORKS = _networks("METRICS_ALLOW_NETWORKS", "127.0.0.1/32,::1/128")
+    # The audit trail is kept at least 180 days (MLPS 2.0 level 3); a smaller value does not start.
+    AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", 365, at_least=180)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -200,8 +225,15 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # Behind HTTPS (the proxy says so with X-Forwarded-Proto; see TRUSTED_PROXIES): the session
+    # cookie is never sent in clear, nor with requests other sites start (SameSite).
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SESSION_COOKIE_SAMESITE = _env("SESSION_COOKIE_SAMESITE", "Lax")
+    REMEMBER_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for the whole
+    # site and for this host only (no sibling subdomain can set or read it).
+    SESSION_COOKIE_NAME = "__Host-session" if SESSION_COOKIE_SECURE is True else "session"
 
     @classmethod
     def check(cls):

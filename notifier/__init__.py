@@ -40,10 +40,28 @@ def create_app(config=None, **overrides):
 
     register_commands(app)
     logging.getLogger("notifier").setLevel(logging.INFO)
+    _init_logging(app)
     # twilio's client logs every request and its headers at INFO: too much for a worker's log.
     for name in ("twilio.http_client", "twilio.async_http_client"):
         logging.getLogger(name).setLevel(logging.WARNING)
     return app
+
+
+def _init_logging(app):
+    """LOG_FORMAT=json: JSON lines with the notice and message ids of the request (from its URL:
+    /notices/<notice_id>, /messages/<message_id>, the API's alike)."""
+    from flask import request
+
+    from notifier.ops import logs
+
+    if app.config["LOG_FORMAT"].lower() == "json":
+        logs.configure("json", process_name="web")
+
+    @app.before_request
+    def _request_ids():
+        logs.clear_ids()
+        args = request.view_args or {}
+        logs.set_ids(notice_id=args.get("notice_id"), message_id=args.get("message_id"))
 
 
 def _init_extensions(app):
@@ -71,6 +89,9 @@ def _init_extensions(app):
     )
 
     sessions.init_app(app)
+    from notifier.audit.service import init_app as init_audit
+
+    init_audit(app)
 
 
 def _register_blueprints(app):
@@ -79,6 +100,9 @@ def _register_blueprints(app):
     from notifier.web import init_web
 
     app.register_blueprint(auth_bp)
+    from notifier.ops.views import bp as ops_bp  # /healthz, /readyz, /metrics
+
+    app.register_blueprint(ops_bp)
     from notifier.delivery.views import bp as delivery_bp
 
     app.register_blueprint(delivery_bp)

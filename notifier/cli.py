@@ -23,16 +23,21 @@ users = click.Group("users", help="Staff accounts and API tokens.")
 
 @users.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "approver", "composer", "viewer"]), required=True)
+@click.option("--role", type=click.Choice(["admin", "approver", "composer", "viewer", "security_admin", "auditor"]),
+              required=True)
 @click.option("--password", default=None, help="Default: a random one, printed once.")
 @click.option("--display-name", default="", help="Name shown in the UI (default: NAME).")
+@click.option("--must-change/--no-must-change", default=False,
+              help="The user must choose a new password at the first login.")
 @with_appcontext
-def users_create(name, role, password, display_name):
-    """Create a staff user."""
+def users_create(name, role, password, display_name, must_change):
+    """Create a staff user. The password must meet the policy (length, character classes, not
+    the username)."""
     from notifier.accounts.service import AccountError, create_user
 
     try:
-        user, password_used = create_user(name, role, password=password, display_name=display_name)
+        user, password_used = create_user(name, role, password=password, display_name=display_name,
+                                          must_change=must_change)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created {user.username} ({user.role})")
@@ -55,6 +60,38 @@ def users_token(name, label):
     click.echo(plaintext)
 
 
+@users.command("totp")
+@click.argument("name")
+@with_appcontext
+def users_totp(name):
+    """(Re)issue NAME's two-factor secret and print its otpauth URI (for the authenticator app)
+    and new recovery codes. The old secret and codes stop working at once."""
+    from notifier.accounts import totp
+    from notifier.accounts.service import find_user
+
+    user = find_user(name)
+    if user is None:
+        raise click.ClickException(f"no user {name!r}")
+    uri, codes = totp.reissue(user)
+    click.echo(uri)
+    click.echo("recovery codes: " + " ".join(codes))
+
+
+@users.command("unlock")
+@click.argument("name")
+@with_appcontext
+def users_unlock(name):
+    """Unlock NAME's account after repeated failed logins (audited)."""
+    from notifier.accounts import lockout
+    from notifier.accounts.service import find_user
+
+    user = find_user(name)
+    if user is None:
+        raise click.ClickException(f"no user {name!r}")
+    lockout.unlock(user, actor="cli")
+    click.echo(f"unlocked {user.username}")
+
+
 def register_commands(app):
     app.cli.add_command(users)
     from notifier.roster.cli import roster
@@ -73,6 +110,9 @@ def register_commands(app):
     from notifier.gateways.cli import cmpp_command
 
     app.cli.add_command(cmpp_command)
+    from notifier.audit.cli import audit
+
+    app.cli.add_command(audit)
 
 
 @click.command("demo")

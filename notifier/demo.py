@@ -225,7 +225,7 @@ def prepare_database(env):
     """Migrate and seed in a child process, so this process never imports the app with demo env."""
     code = "from notifier.demo import _prepare_in_child; _prepare_in_child()"
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
-    return [line.split("\t") for line in out.stdout.splitlines() if line.count("\t") == 2]
+    return [line.split("\t") for line in out.stdout.splitlines() if line.count("\t") == 3]
 
 
 def _prepare_in_child():
@@ -237,8 +237,8 @@ def _prepare_in_child():
     app = create_app()
     with app.app_context():
         upgrade()
-        for username, role, password in seed_demo(os.environ["NOTIFIER_DEMO_DIR"]):
-            print(f"{username}\t{role}\t{password}")
+        for username, role, password, key in seed_demo(os.environ["NOTIFIER_DEMO_DIR"]):
+            print(f"{username}	{role}	{password}	{key}")
         if os.environ.get("SMS_GATEWAY") == "aliyun":
             _register_demo_templates()
 
@@ -256,7 +256,10 @@ def _print_welcome(url, logins, data_dir):
     click.echo("")
     click.echo("=" * 64)
     click.echo(f"  人大短信平台 is running: {url}")
-    for username, role, password in logins:
-        click.echo(f"  login: {username:<10} password: {password:<18} ({role})")
+    for username, role, password, key in logins:
+        second = f"  two-step key: {key}" if key else ""
+        click.echo(f"  login: {username:<10} password: {password:<18} ({role}){second}")
+    if any(key for *_, key in logins):
+        click.echo("  (add a two-step key to an authenticator app, or: python -c \"import pyotp; print(pyotp.TOTP('KEY').now())\")")
     click.echo(f"  data and logs: {data_dir}   (Ctrl-C stops everything)")
     click.echo("=" * 64)

@@ -1,8 +1,8 @@
 """Demo content: staff logins and a roster of deputies across the four levels."""
 import os
 import random
-import secrets
 
+from notifier.accounts import passwords
 from notifier.accounts.models import User
 from notifier.accounts.service import create_user
 from notifier.demo import DEMO_USERS
@@ -22,7 +22,7 @@ MOBILE_PREFIXES = ["138", "139", "136", "137", "150", "151", "158", "159", "186"
 
 def seed_demo(data_dir, deputies=120, seed=2026):
     """Create demo users (once; passwords kept in data_dir/logins.txt) and deputies (once).
-    Returns [(username, role, password)]."""
+    Returns [(username, role, password, two-step key or "")]."""
     logins = _seed_users(data_dir)
     if db.session.execute(db.select(Deputy.id).limit(1)).first() is None:
         _seed_deputies(deputies, random.Random(seed))
@@ -41,15 +41,28 @@ def _seed_users(data_dir):
         password = saved.get(username)
         user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
         if user is None or password is None:
-            password = secrets.token_urlsafe(9)
+            password = passwords.generate()
             if user is None:
                 create_user(username, role, password=password, display_name=display_name, actor="demo")
             else:
                 user.set_password(password)
-        logins.append((username, role, password))
+        logins.append((username, role, password, _two_step_key(username)))
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
-        fh.writelines(f"{u}\t{p}\n" for u, _, p in logins)
+        fh.writelines(f"{u}\t{p}\n" for u, _, p, _key in logins)
     return logins
+
+
+def _two_step_key(username):
+    """Roles that need a second factor are enrolled here, so the printed logins work at once: the
+    key goes into an authenticator app (or `python -m pyotp`-style tools) on the demo's phone."""
+    from notifier.accounts import totp
+
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
+    if not user.needs_second_factor:
+        return ""
+    if not user.totp_enrolled:
+        totp.reissue(user, actor="demo")
+    return user.totp_secret
 
 
 def _seed_deputies(count, rng):

@@ -1,4 +1,5 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
+import notifier.audit.chain  # noqa: F401,E402  (chains every audit row as it is written)
 from notifier.accounts.models import ApiToken, User  # noqa: F401
 from notifier.audit.models import AuditEvent  # noqa: F401
 from notifier.delivery.models import GatewayExchange, Message, MessageEvent, MessagePart  # noqa: F401

@@ -77,9 +77,19 @@ def _networks(value):
                 ipaddress.ip_network(part.strip(), strict=False)
             except ValueError:
                 raise ValueError(f"{part.strip()!r} is not an address or network (e.g. 47.0.0.0/8)") from None
+def _same_site(value):
+    if value not in ("Lax", "Strict"):
+        raise ValueError("expected Lax or Strict (None would send the session with other sites' requests)")
+
+
+def _log_format(value):
+    if str(value).lower() not in ("text", "json"):
+        raise ValueError("expected text or json")
 
 
 CHECKS = {
+    "LOG_FORMAT": _log_format,
+    "SESSION_COOKIE_SAMESITE": _same_site,
     "QUIET_HOURS": _quiet_hours,
     "TIMEZONE": _timezone,
     "DEFAULT_REGION": _region,

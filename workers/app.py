@@ -59,3 +59,37 @@ try:
 except SettingsError as exc:  # a worker or beat with bad settings stops here, saying which
     sys.exit(f"celery: {exc}")
 celery = celery_init_app(flask_app)
+
+
+# LOG_FORMAT=json: Celery sets up its own handlers; give them the platform's format, and stamp
+# each task's log lines with the notice and message ids it works on.
+from celery import signals  # noqa: E402
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _format_logs(logger, *args, **kwargs):
+    from notifier.ops import logs
+
+    logs.configure(flask_app.config["LOG_FORMAT"], handlers=logger.handlers, process_name="worker")
+
+
+@signals.task_prerun.connect
+def _task_ids(task=None, args=None, kwargs=None, **extra):
+    from notifier.ops import logs
+
+    logs.clear_ids()
+    logs.set_ids(**task_ids(task.name if task else "", args or (), kwargs or {}))
+
+
+def task_ids(name, args, kwargs):
+    """The ids a task works on, from its arguments (tasks carry ids only)."""
+    first = args[0] if args else None
+    ids = {key: kwargs[key] for key in ("notice_id", "message_id", "message_ids") if key in kwargs}
+    if name.startswith("notices.") and isinstance(first, int):
+        ids.setdefault("notice_id", first)
+    elif isinstance(first, list | tuple):
+        ids.setdefault("message_ids", list(first)[:50])
+    elif name.startswith(("delivery.", "replies.")) and isinstance(first, int):
+        ids.setdefault("message_id", first)
+    return ids

@@ -9,7 +9,7 @@ Flask-Login's separate remember-me cookie is not used.
 import time
 from datetime import timedelta
 
-from flask import flash, request, session
+from flask import flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -70,8 +70,26 @@ def enforce_limits():
     elif now - login_at > config["lifetime"]:
         _end(user, _("You were logged out %(hours)d hours after logging in. Please log in again.",
                              hours=config["lifetime"] // 3600), "lifetime")
-    elif now - seen_at >= SEEN_EVERY and not request.headers.get(POLL_HEADER):
-        session[SEEN_AT] = now
+    else:
+        if now - seen_at >= SEEN_EVERY and not request.headers.get(POLL_HEADER):
+            session[SEEN_AT] = now
+        return _force_password_change(user)
+
+
+# What a user whose password must change may still reach.
+_WHILE_CHANGING = {"account.index", "auth.logout", "auth.logout_everywhere", "auth.set_language"}
+
+
+def _force_password_change(user):
+    """An expired password, or one an administrator set: the change form before anything else."""
+    from notifier.accounts import passwords
+
+    if request.endpoint in _WHILE_CHANGING or not passwords.expired(user):
+        return None
+    if request.headers.get(POLL_HEADER):
+        return "", 409
+    flash(_("Your password must be changed before you go on."), "warning")
+    return redirect(url_for("account.index"))
 
 
 def _limits():

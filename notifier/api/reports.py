@@ -33,7 +33,7 @@ messages_blp = ApiBlueprint("api_messages", __name__, url_prefix="/api/v1/messag
 exports_blp = ApiBlueprint("api_notice_exports", __name__, url_prefix="/api/v1/notices",
                            description="Notice reports per recipient as CSV or XLSX")
 audit_blp = ApiBlueprint("api_audit_events", __name__, url_prefix="/api/v1/audit-events",
-                         description="The audit trail (administrators only; read-only)")
+                         description="The audit trail (the audit administrator only; read-only)")
 
 
 class MessageListArgs(PageArgs):
@@ -147,7 +147,7 @@ def audit_to_dict(event):
 
 @audit_blp.route("")
 class AuditEvents(MethodView):
-    @audit_blp.requires("admin")
+    @audit_blp.requires("audit")
     @audit_blp.arguments(AuditArgs, location="query")
     @audit_blp.response(200, LogPageOut)
     def get(self, args):

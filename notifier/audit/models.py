@@ -15,3 +15,6 @@ class AuditEvent(db.Model):
     detail = db.Column(db.JSON, nullable=False, default=dict)
     ip = db.Column(db.String(64))
     user_agent = db.Column(db.String(255))
+    # The chain (audit/chain.py): the previous row's hash, and this row's over its fields and that.
+    prev_hash = db.Column(db.String(64))
+    row_hash = db.Column(db.String(64))

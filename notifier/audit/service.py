@@ -1,5 +1,5 @@
 """Write audit events. Called inside the same transaction as the change it records."""
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from notifier.audit.models import AuditEvent
@@ -31,3 +31,23 @@ def record(action, target=None, actor=None, **detail):
         event.user_agent = (request.user_agent.string or "")[:255]
     db.session.add(event)
     return event
+
+
+def init_app(app):
+    app.after_request(_audit_full_numbers_shown)
+
+
+def _audit_full_numbers_shown(response):
+    """Who saw deputies' full numbers, where and how many (personal information, MLPS 2.0)."""
+    shown = g.pop("full_numbers_shown", 0)
+    if shown and response.status_code < 400:
+        try:
+            record("personal.view_numbers", path=request.path[:200], numbers=shown,
+                   query=request.query_string.decode("utf-8", "replace")[:200])
+            db.session.commit()
+        except Exception:  # noqa: BLE001  (the page was served; a failed audit write is logged)
+            import logging
+
+            db.session.rollback()
+            logging.getLogger(__name__).exception("could not audit a view of full numbers")
+    return response

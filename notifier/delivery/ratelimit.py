@@ -360,6 +360,10 @@ class Pacer:
         if slot is None:
             return None
         self._slots[message_id] = (time.monotonic() + slot.wait, slot.generation, segments)
+        if slot.wait > 0:
+            from notifier.ops import counters
+
+            counters.limiter_wait(self.sender, slot.wait)  # for /metrics
         return slot.wait
 
     def delay(self, message_id):

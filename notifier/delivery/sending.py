@@ -36,6 +36,7 @@ from notifier.gateways.base import (
     TRANSIENT,
     Outbound,
 )
+from notifier.ops import counters
 from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
 
@@ -281,9 +282,13 @@ def record_results(pairs, source="worker", claims=None):
     events, exchanges, retries, reconcile, opted_out = [], [], [], [], []
     claims = claims or {}
     rows = {row.id: row for row in db.session.execute(
-        select(Message.id, Message.attempts, Message.first_attempt_at, Message.claimed_at, Message.status)
+        select(Message.id, Message.attempts, Message.first_attempt_at, Message.claimed_at, Message.status,
+               Message.gateway)
         .where(Message.id.in_([mid for mid, _ in pairs])))}
     clock = db_now()
+    latencies = [(rows[mid].gateway or "", result.exchange["duration_ms"] / 1000) for mid, result in pairs
+                 if result.exchange and result.exchange.get("duration_ms") is not None and mid in rows]
+    counters.gateway_calls(latencies)  # for /metrics
     for mid, result in pairs:
         if result.exchange:
             exchanges.append({"message_id": mid, "at": now, **_exchange_row(result.exchange)})

@@ -6,6 +6,7 @@ from notifier.accounts.auth import permission_required
 from notifier.delivery import inbox
 from notifier.delivery.receipts import STATUS_CALLBACK
 from notifier.delivery.stats import delivery_status
+from notifier.ops import counters
 
 bp = Blueprint("delivery", __name__)
 
@@ -39,7 +40,7 @@ def signed_request():
 
 @bp.post("/webhooks/twilio/status")
 def twilio_status():
-    check_twilio_signature()
+    counters.checked_webhook("status", check_twilio_signature)
     raw_id = request.args.get("message_id", "")
     inbox.accept(STATUS_CALLBACK, {"message_id": int(raw_id) if raw_id.isdigit() else None, **signed_request()})
     # 200 once kept (handled, or spooled until the database is back), even for a message we do
@@ -51,3 +52,4 @@ def twilio_status():
 @permission_required("view")
 def status_json():
     return jsonify(delivery_status())
+

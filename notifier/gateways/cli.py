@@ -12,8 +12,10 @@ def cmpp_command():
     from flask import current_app
 
     from notifier.gateways.cmpp.connector import run
+    from notifier.ops import logs
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO)
+    logs.configure(current_app.config["LOG_FORMAT"], process_name="cmpp")
     try:
         run(current_app._get_current_object())
     except RuntimeError as exc:  # settings missing

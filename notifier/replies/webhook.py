@@ -13,7 +13,9 @@ bp = Blueprint("replies_webhook", __name__)
 
 @bp.post("/webhooks/twilio/inbound")
 def twilio_inbound():
-    check_twilio_signature()
+    from notifier.ops import counters
+
+    counters.checked_webhook("inbound", check_twilio_signature)
     try:
         gateway_id_of(request.form)
     except InboundInvalid:

@@ -34,14 +34,28 @@ def _unmasked(number):
 
 
 def masker(user):
-    """A function number -> number as this user may see it."""
-    return _unmasked if sees_full_numbers(user) else mask_phone
+    """A function number -> number as this user may see it. Full numbers shown to someone in a
+    request are counted, and the request leaves one audit row saying how many (audit/service.py)."""
+    if not sees_full_numbers(user):
+        return mask_phone
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return _unmasked
+
+    def counted(number):
+        if number:
+            g.full_numbers_shown = g.get("full_numbers_shown", 0) + 1
+        return number
+
+    counted.full = True
+    return counted
 
 
 def mask_in(value, number, mask):
     """`value` (a gateway's raw callback: dicts, lists, strings) with every spelling of `number`
     in it masked ("+8613800138000", "8613800138000", "13800138000")."""
-    if mask is None or mask is _unmasked or not number:
+    if mask is None or mask is _unmasked or getattr(mask, "full", False) or not number:
         return value
     masked = mask(number)
     spellings = sorted(_spellings(number), key=len, reverse=True)

@@ -1,7 +1,7 @@
 """Admin pages for staff accounts, API tokens and the audit trail (administrators only)."""
 import json
 
-from flask import current_app, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual, FilterLike
 from flask_babel import gettext as _
@@ -20,6 +20,7 @@ from notifier.accounts.service import (
     create_user,
     find_user,
     issue_token,
+    reset_password,
     revoke_token,
 )
 from notifier.audit.labels import action_label, target_label
@@ -36,9 +37,18 @@ from notifier.web.common import (
     db_options,
 )
 
+# The roles the system administrator gives when creating a user; every other role change is the
+# security administrator's (三员分立), as are the accounts of the security and audit duties.
+STAFF_ROLES = ("viewer", "composer", "approver")
+DUTY_ROLES = ("security_admin", "auditor")
+
 
 def _role_choices():
     return [(role, ROLE_LABELS[role]) for role in ROLES]
+
+
+def _staff_role_choices():
+    return [(role, ROLE_LABELS[role]) for role in STAFF_ROLES]
 
 
 class CreateUserForm(SecureForm):
@@ -51,7 +61,8 @@ class CreateUserForm(SecureForm):
         ],
     )
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=64)])
-    role = SelectField(_l("Role"), choices=_role_choices, default="viewer")
+    role = SelectField(_l("Role"), choices=_staff_role_choices, default="viewer",
+                       description=_l("Other roles are given by the security administrator."))
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD, max=256, message=_l("At least %(min)d characters.", min=MIN_PASSWORD))],
@@ -60,7 +71,6 @@ class CreateUserForm(SecureForm):
 
 class EditUserForm(SecureForm):
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=64)])
-    role = SelectField(_l("Role"), choices=_role_choices)
     active = BooleanField(_l("Active"))
     new_password = PasswordField(
         _l("New password"),
@@ -116,15 +126,20 @@ class UserView(ProtectedModelView):
             return False
         if isinstance(form, EditUserForm):
             user_id = request.args.get("id", type=int)
-            if user_id == current_user.id:
+            if user_id == current_user.id and not form.active.data:
                 # Locking oneself out would leave nobody to undo it.
-                if form.role.data != "admin":
-                    form.role.errors.append(_("You cannot take the administrator role from yourself."))
-                    return False
-                if not form.active.data:
-                    form.active.errors.append(_("You cannot deactivate your own account."))
-                    return False
+                form.active.errors.append(_("You cannot deactivate your own account."))
+                return False
         return True
+
+    def _handle_view(self, name, **kwargs):
+        # The accounts of the security and audit duties are not the system administrator's to
+        # change: resetting the auditor's password would let them read the trail as the auditor.
+        if name == "edit_view" and self.is_accessible():
+            user = db.session.get(User, request.args.get("id", type=int) or 0)
+            if user is not None and user.role in DUTY_ROLES:
+                abort(403)
+        return super()._handle_view(name, **kwargs)
 
     def create_model(self, form):
         try:
@@ -134,22 +149,28 @@ class UserView(ProtectedModelView):
                 password=form.password.data,
                 display_name=(form.display_name.data or "").strip(),
                 actor=_actor(),
+                must_change=True,  # the administrator knows this password: the user replaces it
             )
         except AccountError as exc:
             db.session.rollback()
-            form.username.errors.append(str(exc))
+            (form.password if exc.field == "password" else form.username).errors.append(str(exc))
             return False
         return user
 
     def update_model(self, form, model):
         changes = {}
         display_name = (form.display_name.data or "").strip() or model.username
-        for field, value in (("display_name", display_name), ("role", form.role.data), ("active", bool(form.active.data))):
+        for field, value in (("display_name", display_name), ("active", bool(form.active.data))):
             if getattr(model, field) != value:
                 changes[field] = [getattr(model, field), value]
                 setattr(model, field, value)
         if form.new_password.data:
-            model.set_password(form.new_password.data)  # ends the user's sessions
+            try:
+                reset_password(model, form.new_password.data, _actor())  # ends the user's sessions
+            except AccountError as exc:
+                db.session.rollback()
+                form.new_password.errors.append(str(exc))
+                return False
             changes["password"] = "reset"  # never the password itself
         if changes:
             record("user.update", target=model, actor=_actor(), username=model.username, changes=changes)
@@ -254,8 +275,9 @@ def _actor_options():
 
 
 class AuditView(FreshFilterOptionsMixin, ProtectedModelView):
-    permission = "admin"
-    edit_permission = "admin"
+    # The audit administrator's alone; nobody edits or deletes a row (the database refuses too).
+    permission = "audit"
+    edit_permission = "audit"
     can_create = False
     can_edit = False
     can_delete = False
@@ -296,7 +318,7 @@ class PasswordForm(SecureForm):
 class AccountView(ProtectedView):
     """The user's own account: a new password (which logs them out on their other browsers)."""
 
-    permission = "view"
+    permission = "account"
 
     def is_visible(self):
         return False  # reached from the user menu
@@ -315,11 +337,40 @@ class AccountView(ProtectedView):
                 sessions.renew(user)
                 flash(_("Your password is changed. You were logged out on your other browsers."), "success")
                 return redirect(url_for("admin.index"))
-        return self.render("admin/account/password.html", form=form)
+        from notifier.accounts.passwords import policy
+
+        return self.render("admin/account/password.html", form=form, policy=policy())
+
+
+class TwoFactorForm(SecureForm):
+    pass
+
+
+class TwoFactorView(ProtectedView):
+    """The user's second factor: required for some roles, a choice for the others."""
+
+    permission = "account"
+
+    def is_visible(self):
+        return False  # reached from the user menu
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        from notifier.accounts.models import TOTP_ROLES
+        from notifier.accounts.views import begin_second_factor
+
+        user = _actor()
+        form = TwoFactorForm()
+        if form.validate_on_submit() and not user.totp_enrolled:
+            # Turning it on goes through the same enrolment page as a first login.
+            return begin_second_factor(user, remember=False, next_url=url_for(".index"))
+        return self.render("admin/account/two_factor.html", form=form, user=user,
+                           required=user.role in TOTP_ROLES)
 
 
 def register(admin):
     admin.add_view(AccountView(name=_l("Change password"), endpoint="account", url="/account/password"))
+    admin.add_view(TwoFactorView(name=_l("Two-step login"), endpoint="account_2fa", url="/account/two-factor"))
     category = _l("Administration")
     admin.add_view(UserView(User, db, name=_l("Users"), endpoint="users", url="users", category=category))
     admin.add_view(TokenView(ApiToken, db, name=_l("API tokens"), endpoint="tokens", url="tokens", category=category))

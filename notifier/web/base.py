@@ -62,9 +62,20 @@ class ProtectedModelView(ProtectedMixin, ModelView):
         return response
 
 
+# Where the administrator duties that do no office work land after login.
+DUTY_HOMES = {"security": "security.index", "audit": "audit.index_view"}
+
+
 class HomeView(ProtectedMixin, AdminIndexView):
+    permission = "account"
+
     @expose("/")
     def index(self):
         from notifier.web.home import roster_overview
 
+        if not current_user.can("view"):
+            for permission, endpoint in DUTY_HOMES.items():
+                if current_user.can(permission):
+                    return redirect(url_for(endpoint))
+            abort(403)
         return self.render("admin/home.html", overview=roster_overview())

@@ -28,6 +28,9 @@ def register_views(admin):
     register_templates(admin)
     register_replies(admin)
     register_accounts(admin)
+    from notifier.web.security_views import register as register_security
+
+    register_security(admin)
     from notifier.web.gateway_views import register as register_gateways
 
     register_gateways(admin)

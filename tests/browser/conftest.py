@@ -8,7 +8,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, totp_code
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = os.environ.get("TEST_ARTIFACTS") or os.path.join(
@@ -18,8 +18,12 @@ ARTIFACTS = os.environ.get("TEST_ARTIFACTS") or os.path.join(
 pytestmark = pytest.mark.browser
 
 
+_LIVE = {}
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
+    _LIVE["app"] = app  # log_in reads a user's TOTP secret from its database
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -68,13 +72,28 @@ def screenshot(page, request):
     return take
 
 
-def log_in(page, username, password=PASSWORD, url=""):
-    """Log in through the real login page (of the server at `url`, else the page's base URL)."""
+def log_in(page, username, password=PASSWORD, url="", totp_secret=None):
+    """Log in through the real login page (of the server at `url`, else the page's base URL),
+    and through the second step where the role needs one: the code is computed like an
+    authenticator app would, from `totp_secret` or the secret stored for the user."""
     page.goto(url + "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda u: "/login" not in u)
+    if "/two-factor" in page.url:
+        page.wait_for_selector("input[name=code]")
+        if totp_secret:
+            import pyotp
+
+            code = pyotp.TOTP(totp_secret).now()
+        else:
+            code = totp_code(_LIVE["app"], username)
+        page.fill("input[name=code]", code)
+        page.click("button[type=submit]")
+        if page.locator("#recovery-codes").count():
+            page.click("#continue")
+        page.wait_for_url(lambda u: "/two-factor" not in u)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from notifier.extensions import db as _db
+from tests.browser.conftest import log_in
 from tests.browser.test_roster_browser import (  # noqa: F401 (fixtures used by name)
     CLEAN,
     LANGS,
@@ -16,20 +17,20 @@ from tests.browser.test_roster_browser import (  # noqa: F401 (fixtures used by 
     user_locale,
     xlsx_bytes,
 )
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
 
 T = {
     "zh": {
         "title": "人大短信平台", "username": "用户名", "password": "密码", "login": "登录",
-        "wrong": "用户名或密码错误。", "deputies": "代表名单", "admin_role": "管理员", "approver_role": "审批人",
+        "wrong": "用户名或密码错误。", "deputies": "代表名单", "admin_role": "系统管理员", "approver_role": "审批人",
         "users": "用户", "issue": "签发令牌", "issued": "API 令牌已签发", "copy": "请立即复制此令牌",
         "audit": "审计日志",
     },
     "en": {
         "title": "Deputy SMS Platform", "username": "Username", "password": "Password", "login": "Log in",
-        "wrong": "Wrong username or password.", "deputies": "Deputies", "admin_role": "Administrator",
+        "wrong": "Wrong username or password.", "deputies": "Deputies", "admin_role": "System administrator",
         "approver_role": "Approver", "users": "Users", "issue": "Issue a token", "issued": "API token issued",
         "copy": "Copy this token now", "audit": "Audit trail",
     },
@@ -127,8 +128,15 @@ def test_users_tokens_and_audit_pages(lang, page, browser, live_server, logged_i
     expect(page.locator("table.model-list")).to_contain_text("办公自动化系统")
     assert plaintext not in page.content()
 
-    # The audit trail: the import, the new user and the token, newest first, by this admin.
+    # The audit trail, read by the audit administrator (三员分立: not the system administrator's):
+    # the import, the new user and the token, newest first, by this admin.
     page.goto("/audit/")
+    expect(page.locator("body")).to_contain_text({"zh": "无权访问", "en": "No access"}[lang])
+    auditor = add_user(app, f"shenji-{lang}", "auditor", locale="en" if lang == "en" else None)
+    audit_context = browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = audit_context.new_page()
+    log_in(page, auditor.username)
+    page.wait_for_url("**/audit/")
     actions = page.locator("td.col-action span[data-action]").evaluate_all("els => els.map(e => e.dataset.action)")
     assert {"roster.import", "user.create", "token.issue"} <= set(actions), actions
     assert actions.index("token.issue") < actions.index("user.create") < actions.index("roster.import")
@@ -140,17 +148,14 @@ def test_users_tokens_and_audit_pages(lang, page, browser, live_server, logged_i
     expect(import_row.locator("td.col-detail")).to_contain_text("代表名单.xlsx")
     expect(page.locator("table.model-list thead")).to_contain_text({"zh": "操作", "en": "Action"}[lang])
     screenshot(f"4-audit-{lang}")
+    audit_context.close()
 
     # The language is kept on the account: a fresh browser session opens in it.
     assert user_locale(app, admin.id) == ("en" if lang == "en" else None)
     context = browser.new_context(base_url=live_server, locale="zh-CN")
     try:
         other = context.new_page()
-        other.goto("/login")
-        other.fill("input[name=username]", admin.username)
-        other.fill("input[name=password]", PASSWORD)
-        with other.expect_navigation():
-            other.click("form.card button[type=submit]")
+        log_in(other, admin.username)  # with its second step
         expect(other.locator("nav.navbar")).to_contain_text(t["deputies"])
     finally:
         context.close()

@@ -15,7 +15,7 @@ from notifier.demo import free_port
 from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-LOGIN = re.compile(r"login: (\S+)\s+password: (\S+)\s+\((\w+)\)")
+LOGIN = re.compile(r"login: (\S+)\s+password: (\S+)\s+\((\w+)\)(?:\s+two-step key: (\w+))?")
 
 
 @pytest.fixture(params=["twilio", "cmpp"])
@@ -33,10 +33,12 @@ def demo(request, tmp_path):
     while time.monotonic() < deadline and len(logins) < 3:
         assert proc.poll() is None, (tmp_path / "demo.out").read_text()
         logins = {m.group(3): (m.group(1), m.group(2)) for m in LOGIN.finditer((tmp_path / "demo.out").read_text())}
+        keys = {m.group(3): m.group(4) for m in LOGIN.finditer((tmp_path / "demo.out").read_text())}
         time.sleep(0.5)
     assert len(logins) == 3, (tmp_path / "demo.out").read_text()
     url = re.search(r"is running: (http://\S+)", (tmp_path / "demo.out").read_text()).group(1)
-    yield url, logins
+    assert keys["admin"] and keys["approver"] and not keys["composer"], (tmp_path / "demo.out").read_text()
+    yield url, {role: (*login, keys[role]) for role, login in logins.items()}
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
     # Every child stopped with it.
@@ -47,13 +49,13 @@ def demo(request, tmp_path):
 def test_demo_journey_compose_approve_deliver(demo, browser, screenshot, page, request):
     url, logins = demo
     # The roster is there, across the four levels.
-    log_in(page, *logins["admin"], url=url)
+    log_in(page, *logins["admin"][:2], url=url, totp_secret=logins["admin"][2])
     page.goto(url + "/deputies/")
     expect(page.locator("table.model-list tbody tr")).not_to_have_count(0)
     folder = os.path.dirname(screenshot("demo-roster"))
 
     composer = page.context.browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    log_in(composer, *logins["composer"], url=url)
+    log_in(composer, *logins["composer"][:2], url=url)
     composer.goto(url + "/notices/new")
     composer.fill("input[name=title]", "关于召开县人大常委会会议的通知")
     composer.check("input[name=levels][value=county]")
@@ -65,7 +67,7 @@ def test_demo_journey_compose_approve_deliver(demo, browser, screenshot, page, r
     notice_url = composer.url
 
     approver = page.context.browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    log_in(approver, *logins["approver"], url=url)
+    log_in(approver, *logins["approver"][:2], url=url, totp_secret=logins["approver"][2])
     approver.goto(notice_url)
     approver.once("dialog", lambda dialog: dialog.accept())
     approver.click("#btn-approve")

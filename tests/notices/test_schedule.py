@@ -29,7 +29,7 @@ def quiet(app):
 def people(ctx):
     from notifier.accounts.service import create_user
 
-    return {name: create_user(name, name, password="x" * 12)[0] for name in ("composer", "approver")}
+    return {name: create_user(name, name, password="Xx-" * 4)[0] for name in ("composer", "approver")}
 
 
 def approved(people, **fields):

@@ -28,7 +28,7 @@ def english(ctx, app):
 def people(ctx):
     from notifier.accounts.service import create_user
 
-    return {name: create_user(name, name.rstrip("2"), password="x" * 12)[0]
+    return {name: create_user(name, name.rstrip("2"), password="Xx-" * 4)[0]
             for name in ("composer", "approver", "admin", "viewer", "approver2")}
 
 

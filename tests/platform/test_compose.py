@@ -50,3 +50,17 @@ def test_the_workers_between_them_consume_every_queue():
         consumed[name] = set(command[command.index("-Q") + 1].split(","))
     assert consumed["sender"] == {SEND_QUEUE}
     assert consumed["worker"] | consumed["sender"] == set(QUEUES)
+
+
+def test_every_long_running_service_has_a_health_check_and_flower_a_password():
+    services = _compose()["services"]
+    for name, service in services.items():
+        if name == "migrate":  # a one-shot job: the others wait for it to complete
+            assert service["restart"] == "no"
+            continue
+        assert "healthcheck" in service and service["healthcheck"]["test"], name
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    flower = services["flower"]
+    command = " ".join(flower["command"])
+    assert "--basic-auth=" in command and "FLOWER_PASSWORD" in command and "exit 1" in command
+    assert flower["ports"] == ["127.0.0.1:5555:5555"]  # not on every interface

@@ -61,16 +61,17 @@ def test_notice_export_csv_and_xlsx_are_audited(client, seed, app, make_user, to
         assert [e.detail["format"] for e in events] == ["csv", "xlsx"] and events[0].detail["via"] == "api"
 
 
-def test_audit_events_api_admins_only_with_filters(client, ctx, make_user, token_for):
+def test_audit_events_api_for_the_audit_administrator_only_with_filters(client, ctx, make_user, token_for):
     from notifier.audit.service import record
 
-    admin = make_user("admin", username="boss")
+    admin = make_user("auditor", username="boss")
     for action in ("notice.create", "notice.approve", "roster.import"):
         record(action, actor="boss", n=1)
     record("notice.create", actor="clerk")
     db.session.commit()
     headers = token_for(admin)
-    assert client.get("/api/v1/audit-events", headers=token_for(make_user("approver"))).status_code == 403
+    for role in ("approver", "admin", "security_admin"):  # 三员分立: not even the system administrator
+        assert client.get("/api/v1/audit-events", headers=token_for(make_user(role))).status_code == 403
     items = client.get("/api/v1/audit-events?actor=boss&action=notice.*", headers=headers).get_json()["items"]
     assert [i["action"] for i in items] == ["notice.approve", "notice.create"]
     items = client.get("/api/v1/audit-events?action=notice.create", headers=headers).get_json()["items"]
@@ -89,7 +90,7 @@ def _snapshot(app):
 def test_no_route_alters_the_audit_trail(app, client, ctx, make_user, login, token_for, method):
     from notifier.audit.service import record
 
-    admin = make_user("admin")
+    admin = make_user("auditor")  # the one who may read it
     for i in range(3):
         record("notice.create", actor="someone", n=i)
     db.session.commit()

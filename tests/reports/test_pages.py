@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from notifier.audit.models import AuditEvent
 from notifier.delivery.models import GatewayExchange
 from notifier.extensions import db
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, finish_login
 
 
 @pytest.fixture
@@ -109,6 +109,7 @@ def _second_client(app, user):
     response = client.post("/login", data={"username": user.username, "password": PASSWORD,
                                            "csrf_token": csrf_token(client)})
     assert response.status_code == 302
+    finish_login(client, app, response, user.username)
     return client
 
 

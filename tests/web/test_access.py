@@ -3,10 +3,12 @@ import pytest
 
 from tests.conftest import csrf_token
 
-ROLES = ("viewer", "composer", "approver", "admin")
-EVERYONE = set(ROLES)
+ROLES = ("viewer", "composer", "approver", "admin", "security_admin", "auditor")
+EVERYONE = {"viewer", "composer", "approver", "admin"}  # the office's staff; the other duties have their own pages
 EDITORS = {"composer", "approver", "admin"}
 ADMINS = {"admin"}
+AUDITORS = {"auditor"}
+SECURITY = {"security_admin"}
 
 
 def page_rules(deputy_id, token_id, user_id):
@@ -28,7 +30,8 @@ def page_rules(deputy_id, token_id, user_id):
         ("/tokens/", ADMINS),
         ("/tokens/issue/", ADMINS),
         (f"/tokens/revoke/?id={token_id}", ADMINS),
-        ("/audit/", ADMINS),
+        ("/audit/", AUDITORS),
+        ("/security/", SECURITY),
         ("/groups/", EVERYONE),
         ("/meetings/", EVERYONE),
         ("/suggestions/", EVERYONE),
@@ -79,6 +82,9 @@ def test_page_matrix(role, as_role, fixtures):
     client, _user = as_role(role)
     for path, allowed in page_rules(*fixtures):
         response = client.get(path)
+        if path == "/" and role in SECURITY | AUDITORS:
+            assert response.status_code == 302  # to their own page (test_menu_follows_the_role)
+            continue
         expected = 200 if role in allowed else 403
         assert response.status_code == expected, (role, path, response.status_code)
 
@@ -86,11 +92,19 @@ def test_page_matrix(role, as_role, fixtures):
 @pytest.mark.parametrize("role", ROLES)
 def test_menu_follows_the_role(role, as_role, fixtures):
     client, _user = as_role(role)
-    html = client.get("/").get_data(as_text=True)
+    response = client.get("/")
+    if role in ("security_admin", "auditor"):  # straight to their own page
+        assert response.headers["Location"] == {"security_admin": "/security/", "auditor": "/audit/"}[role]
+        html = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert 'href="/deputies/"' not in html and 'href="/users/"' not in html
+        assert ('href="/audit/"' in html) == (role == "auditor") and ('href="/security/"' in html) == (role != "auditor")
+        return
+    html = response.get_data(as_text=True)
     assert 'href="/deputies/"' in html
     assert ('href="/roster/import/"' in html) == (role in EDITORS)
-    for admin_page in ('href="/users/"', 'href="/tokens/"', 'href="/audit/"'):
+    for admin_page in ('href="/users/"', 'href="/tokens/"'):
         assert (admin_page in html) == (role == "admin"), (role, admin_page)
+    assert 'href="/audit/"' not in html and 'href="/security/"' not in html
     deputies = client.get("/deputies/").get_data(as_text=True)
     assert ('href="/deputies/new/' in deputies) == (role in EDITORS)
 
@@ -120,14 +134,14 @@ def test_viewer_cannot_change_the_roster(as_role, fixtures, app):
         assert db.session.scalar(db.select(db.func.count()).select_from(Deputy)) == 1
 
 
-@pytest.mark.parametrize("role", ["viewer", "composer", "approver"])
+@pytest.mark.parametrize("role", ["viewer", "composer", "approver", "security_admin", "auditor"])
 def test_only_admins_post_to_admin_pages(role, as_role, fixtures, app):
     from notifier.accounts.models import ApiToken, User
     from notifier.extensions import db
 
     _deputy_id, token_id, user_id = fixtures
     client, _ = as_role(role)
-    token = csrf_token(client, "/")
+    token = csrf_token(client, "/account/two-factor/")
     posts = {
         "/users/new/": {"username": "intruder", "role": "admin", "password": "long-enough-1"},
         f"/users/edit/?id={user_id}": {"role": "admin", "display_name": "x", "active": "y"},

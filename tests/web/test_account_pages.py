@@ -1,4 +1,5 @@
-"""Staff users, API tokens and the audit trail pages (administrators only)."""
+"""Staff users and API tokens (the system administrator's) and the audit trail (the audit
+administrator's) pages."""
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -36,50 +37,66 @@ def test_user_form_errors(as_role, app):
     client, _ = as_role("admin")
     html = form_post(client, "/users/new/", {"username": "a b", "role": "viewer", "password": "short"}).get_data(as_text=True)
     assert "a b" in html and get_user(app, "a b") is None
-    client2_html = form_post(client, "/users/new/", {"username": "dup", "role": "viewer", "password": "long-enough"})
+    client2_html = form_post(client, "/users/new/", {"username": "dup", "role": "viewer", "password": "Long-enough-1"})
     assert client2_html.status_code == 302
-    html = form_post(client, "/users/new/", {"username": "dup", "role": "viewer", "password": "long-enough"}).get_data(as_text=True)
+    html = form_post(client, "/users/new/", {"username": "dup", "role": "viewer", "password": "Long-enough-1"}).get_data(as_text=True)
     assert "用户名已被占用" in html or "already taken" in html
-    html = form_post(client, "/users/new/", {"username": "x", "role": "emperor", "password": "long-enough"}).get_data(as_text=True)
+    html = form_post(client, "/users/new/", {"username": "x", "role": "emperor", "password": "Long-enough-1"}).get_data(as_text=True)
     assert get_user(app, "x") is None
+    # The password policy, with its reason on the form.
+    html = form_post(client, "/users/new/", {"username": "weakling", "role": "viewer", "password": "weakling-2026"}).get_data(as_text=True)
+    assert "密码不得包含用户名" in html and get_user(app, "weakling") is None
 
 
-def test_admin_edits_role_name_active_and_resets_password(as_role, make_user, app):
+def test_admin_edits_name_active_and_resets_password_but_not_roles(as_role, make_user, app):
     client, admin = as_role("admin")
     target = make_user("viewer", username="zhang")
     path = f"/users/edit/?id={target.id}"
     response = form_post(client, path, {"display_name": "张", "role": "approver", "active": "y", "new_password": ""})
     assert response.status_code == 302
     user = get_user(app, "zhang")
-    assert (user.display_name, user.role, user.active) == ("张", "approver", True)
+    # The role stays: giving roles is the security administrator's duty (三员分立).
+    assert (user.display_name, user.role, user.active) == ("张", "viewer", True)
     assert user.check_password(PASSWORD)
+    assert 'name="role"' not in client.get(path).get_data(as_text=True)
 
-    form_post(client, path, {"display_name": "张", "role": "approver", "new_password": "brand-new-pass"})
+    form_post(client, path, {"display_name": "张", "new_password": "Brand-new-pass1"})
     user = get_user(app, "zhang")
-    assert user.active is False and user.check_password("brand-new-pass")
+    assert user.active is False and user.check_password("Brand-new-pass1")
     updates = [d for a, actor, d in audit_actions(app) if a == "user.update"]
-    assert updates[0]["changes"] == {"display_name": ["zhang", "张"], "role": ["viewer", "approver"]}
+    assert updates[0]["changes"] == {"display_name": ["zhang", "张"]}
     assert updates[1]["changes"] == {"active": [True, False], "password": "reset"}
-    assert "brand-new-pass" not in str(updates)
+    assert "Brand-new-pass1" not in str(updates)
 
     # the deactivated user can no longer log in
     other = app.test_client()
     token = csrf_token(other, "/login")
-    assert other.post("/login", data={"username": "zhang", "password": "brand-new-pass", "csrf_token": token}).status_code == 200
+    assert other.post("/login", data={"username": "zhang", "password": "Brand-new-pass1", "csrf_token": token}).status_code == 200
 
 
-def test_admin_cannot_demote_or_deactivate_themselves(as_role, app):
+def test_admin_creates_only_office_roles_and_leaves_the_other_duties_alone(as_role, make_user, app):
+    client, _admin = as_role("admin")
+    html = form_post(client, "/users/new/", {"username": "spy", "role": "auditor", "password": "Long-enough-1"}).get_data(as_text=True)
+    assert get_user(app, "spy") is None and "is-invalid" in html
+    for role in ("security_admin", "auditor"):
+        duty = make_user(role)
+        assert client.get(f"/users/edit/?id={duty.id}").status_code == 403
+        response = form_post(client, f"/users/edit/?id={duty.id}", {"display_name": "x", "new_password": "Taken-over-12"},
+                             token_path="/users/")
+        assert response.status_code == 403
+        assert get_user(app, duty.username).check_password(PASSWORD)
+
+
+def test_admin_cannot_deactivate_themselves(as_role, app):
     client, admin = as_role("admin")
     path = f"/users/edit/?id={admin.id}"
-    html = form_post(client, path, {"display_name": "x", "role": "viewer", "active": "y"}).get_data(as_text=True)
+    html = form_post(client, path, {"display_name": "x"}).get_data(as_text=True)
     assert "不能" in html  # "You cannot ..." in Chinese
-    html = form_post(client, path, {"display_name": "x", "role": "admin"}).get_data(as_text=True)
-    assert "不能" in html
     user = get_user(app, admin.username)
     assert (user.role, user.active, user.display_name) == ("admin", True, admin.display_name)
     assert not [a for a, *_ in audit_actions(app) if a == "user.update"]
     # a plain rename of oneself is fine
-    assert form_post(client, path, {"display_name": "王主任", "role": "admin", "active": "y"}).status_code == 302
+    assert form_post(client, path, {"display_name": "王主任", "active": "y"}).status_code == 302
     assert get_user(app, admin.username).display_name == "王主任"
 
 
@@ -146,7 +163,7 @@ def test_audit_trail_newest_first_with_filters(as_role, app, make_user):
     from notifier.audit.models import AuditEvent
     from notifier.extensions import db
 
-    client, admin = as_role("admin")
+    client, admin = as_role("auditor")  # the audit administrator's page
     with app.app_context():
         old = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai, 1 March
         db.session.add_all([

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, finish_login
 from tests.roster.files import BROKEN_FILES, csv_bytes, xlsx_bytes
 from tests.web.conftest import audit_actions
 
@@ -132,7 +132,8 @@ def test_another_users_upload_cannot_be_applied(as_role, app, make_user, login):
     other = FlaskClient(app, app.response_class, use_cookies=True)
     user = make_user("admin")
     token = csrf_token(other, "/login")
-    other.post("/login", data={"username": user.username, "password": "correct-horse-42", "csrf_token": token})
+    finish_login(other, app, other.post("/login", data={"username": user.username, "password": "correct-horse-42",
+                                                        "csrf_token": token}), user.username)
     response = other.post("/roster/import/apply/", data={"csrf_token": csrf_token(other, "/roster/import/"), "import_id": stolen})
     assert response.status_code == 302
     assert deputies(app) == {}

@@ -12,7 +12,7 @@ from notifier.extensions import db
 from notifier.replies.models import InboundMessage
 from notifier.roster.models import Deputy
 from notifier.timeutil import utcnow
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, finish_login
 from tests.reports.conftest import seed  # noqa: F401
 
 NUMBERS = ["+8613800138000", "+8613800138001", "+8613911112222", "+8613700001234", "+8618612345678"]
@@ -47,6 +47,7 @@ def _client(app, user):
     response = client.post("/login", data={"username": user.username, "password": PASSWORD,
                                            "csrf_token": csrf_token(client)})
     assert response.status_code == 302
+    finish_login(client, app, response, user.username)
     return client
 
 

@@ -131,7 +131,8 @@ class Connector:
                                                               "answered: sending again") for mid in ids])
         db.session.commit()
         if ids:
-            log.info("cmpp: %d texts claimed by the previous run queued again", len(ids))
+            log.info("cmpp: %d texts claimed by the previous run queued again", len(ids),
+                     extra={"message_ids": list(ids)[:50]})
         return len(ids)
 
     def claim(self, limit):
@@ -173,7 +174,8 @@ class Connector:
                 .values(status=QUEUED, queued_at=utcnow(), attempts=Message.attempts - 1)
                 .execution_options(synchronize_session=False))
         db.session.commit()
-        log.info("cmpp: %d claimed texts not submitted before stopping went back to the queue", len(rows))
+        log.info("cmpp: %d claimed texts not submitted before stopping went back to the queue", len(rows),
+                 extra={"message_ids": [row.id for row in rows][:50]})
 
     def cancel_stragglers(self):
         """Texts of cancelled notices that were waiting here."""
