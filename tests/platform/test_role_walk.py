@@ -40,6 +40,13 @@ ACCESS = {
     "reports.index": "view", "reports.settings": "admin",
     "message_log.index": "view", "message_log.show": "view", "message_log.notice": "view",
     "message_log.export_log": "view", "message_log.export_notice": "view", "message_log.retry": "view",
+    # Duty work: staff read it, composers act (sign-in, suggestions' steps).
+    "groups.index": "view", "groups.show": "view", "meetings.index": "view", "meetings.sign_in": "view",
+    "meetings.set_attendance": "view", "suggestions.index": "view", "suggestions.show": "view",
+    "suggestions.assign": "view", "suggestions.answer": "view", "suggestions.new": "compose",
+    "duty_records.index": "view", "duty_records.deputy": "view", "duty_records.export": "view",
+    # Templates of template-only gateways (Aliyun): staff read them, composers register them.
+    "sms_templates.index": "view",
     # The system administrator: users, API tokens, gateways.
     "users.index_view": "admin", "users.create_view": "admin", "users.edit_view": "admin", "users.details_view": "admin",
     "users.export": "admin", "users.ajax_lookup": "admin", "users.ajax_update": "admin", "users.action_view": "admin",
@@ -61,6 +68,7 @@ ACCESS = {
     "ops.healthz": "public", "ops.readyz": "public", "ops.metrics": "metrics",
     # Webhooks.
     "delivery.twilio_status": "webhook", "replies_webhook.twilio_inbound": "webhook",
+    "aliyun_webhook.aliyun_report": "webhook", "aliyun_webhook.aliyun_up": "webhook",
     # REST API v1 (bearer tokens).
     "api-docs.openapi_json": "public",
     "api_deputies.Deputies": "view", "api_deputies.DeputyItem": "view", "api_deputies.DeputyImport": "edit_roster",
@@ -69,13 +77,20 @@ ACCESS = {
     "api_notices.cancel": "compose", "api_replies.remind": "compose", "api_replies.Replies": "view",
     "api_messages.Messages": "view", "api_messages.MessageItem": "view", "api_notice_exports.NoticeExport": "view",
     "api_audit_events.AuditEvents": "audit",
+    "api_groups.Groups": "view", "api_attendance.NoticeAttendance": "view", "api_duty_records.DeputyRecord": "view",
+    "api_suggestions.Suggestions": "view", "api_suggestions.SuggestionItem": "view",
+    "api_suggestions.suggestion_assign": "compose", "api_suggestions.suggestion_answer": "compose",
+    "api_templates.Templates": "view",
 }
 # Some API calls check a finer permission only for writes (e.g. POST /deputies needs edit_roster).
 API_WRITES = {("api_deputies.Deputies", "POST"): "edit_roster", ("api_deputies.DeputyItem", "PATCH"): "edit_roster",
-              ("api_notices.Notices", "POST"): "compose", ("api_notices.NoticeItem", "PATCH"): "compose"}
+              ("api_notices.Notices", "POST"): "compose", ("api_notices.NoticeItem", "PATCH"): "compose",
+              ("api_attendance.NoticeAttendance", "POST"): "compose", ("api_suggestions.Suggestions", "POST"): "compose",
+              ("api_suggestions.SuggestionItem", "PATCH"): "compose", ("api_templates.Templates", "POST"): "compose"}
 # Pages whose POST needs a finer permission than their GET, checked inside the view.
 PAGE_WRITES = {"notices.step": None, "replies.send": "compose", "replies.mark_view": "compose",
-               "replies.remind": "compose", "message_log.retry": "compose"}
+               "replies.remind": "compose", "message_log.retry": "compose", "meetings.set_attendance": "compose",
+               "suggestions.assign": "compose", "suggestions.answer": "compose", "sms_templates.index": "compose"}
 ARGUMENTS = {"fmt": "csv", "export_type": "csv", "gateway": "twilio", "step": "approve"}
 
 
