@@ -29,14 +29,18 @@ from notifier.extensions import db
 from notifier.notices import workflow
 from notifier.notices.dispatch import counts
 from notifier.notices.models import (
+    APPROVED,
     CANCELLED,
     CATEGORIES,
     CATEGORY_LABELS,
     COMPLETED,
+    DRAFT,
     OPEN_STATUSES,
     PENDING_APPROVAL,
+    REJECTED,
     REPLY_LABELS,
     REPLY_MODES,
+    SCHEDULED,
     SOURCE_LABELS,
     SOURCES,
     STATUS_LABELS,
@@ -44,7 +48,7 @@ from notifier.notices.models import (
     Notice,
 )
 from notifier.notices.settings import approval_required, set_setting
-from notifier.notices.summary import get_notice, message_to_dict, messages_query, preview
+from notifier.notices.summary import get_notice, message_to_dict, messages_query, outgoing, preview
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Tag
 from notifier.timeutil import utcnow
 from notifier.web.base import ProtectedView, SecureForm
@@ -55,6 +59,7 @@ from notifier.web.common import (
     local_day_bounds,
     number_mask,
 )
+from notifier.web.gateway_views import gateway_label
 
 MESSAGE_STATUS_LABELS = {
     "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
@@ -75,6 +80,7 @@ FIELD_LABELS = {
 }
 # Reasons the outbox stores in English (they are data); shown translated.
 REASON_LABELS = {"opted out": _l("Opted out"), "inactive": _l("Inactive"), "notice cancelled": _l("Notice cancelled")}
+BEFORE_DISPATCH = (DRAFT, PENDING_APPROVAL, REJECTED, APPROVED, SCHEDULED)
 PAGE_MESSAGES = 200  # recipients shown on the notice page (the API pages through all of them)
 
 assets = Blueprint("notice_assets", __name__, static_folder="static", static_url_path="/_notices")
@@ -335,8 +341,11 @@ class NoticesView(ProtectedView):
     @expose("/<int:notice_id>")
     def show(self, notice_id):
         notice = notice_or_404(notice_id)
+        # Until its texts are written, the page shows what approving it would send.
+        ahead = outgoing(notice, request.args.get("sample", type=int)) if notice.status in BEFORE_DISPATCH else None
         return self.render("notices/show.html", notice=notice, steps=allowed_steps(notice), progress=progress(notice),
-                           reject_form=RejectForm(), level_labels=LEVEL_LABELS)
+                           reject_form=RejectForm(), level_labels=LEVEL_LABELS, outgoing=ahead,
+                           reason_labels=REASON_LABELS, gateway_label=gateway_label)
 
     @expose("/<int:notice_id>/progress")
     def progress_json(self, notice_id):

@@ -35,8 +35,9 @@ def _actor():
 
 def reply_tally(notice):
     """For the notice page: the tallies with names, the reminders sent, and whether the user may remind."""
-    if notice.reply_mode == "none":
-        return None
+    if notice.reply_mode == "none" or notice.status in ("draft", "pending_approval", "rejected", "approved",
+                                                         "scheduled"):
+        return None  # nobody has been texted yet: the notice page shows what will go out instead
     return {"tally": tally(notice.id), "labels": TALLY_LABELS,
             "reminders": db.session.scalars(select(Reminder).where(Reminder.notice_id == notice.id)
                                             .order_by(Reminder.id)).all(),

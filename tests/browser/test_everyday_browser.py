@@ -1,0 +1,113 @@
+"""Everyday use (issue 16) in a real browser, in Chinese and in English: what an approver sees
+before approving, the home page as the day's work, follow-ups on their notice, and the compose
+form's errors. Screenshots are kept under test-artifacts/<test>/."""
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from notifier.accounts.models import User
+from notifier.extensions import db
+from notifier.notices import workflow
+from notifier.notices.models import Notice
+from notifier.timeutil import utcnow
+from tests.browser.conftest import log_in
+from tests.conftest import add_user
+from tests.notices.conftest import add_deputies, notice_data
+
+pytestmark = pytest.mark.browser
+LOCALES = ["zh_Hans_CN", "en"]
+WORDS = {
+    "zh_Hans_CN": {"as": "代表0", "quiet": "静默时段", "opted_out": "已退订", "inactive": "停用"},
+    "en": {"as": "代表0", "quiet": "quiet hours", "opted_out": "Opted out", "inactive": "Inactive"},
+}
+
+
+@pytest.fixture
+def staff(app):
+    def make(role, locale):
+        return add_user(app, f"{role}-{locale}", role, locale=locale)
+
+    return make
+
+
+@pytest.fixture
+def roster(app):
+    with app.app_context():
+        add_deputies(12, levels=("county",))
+        add_deputies(2, levels=("county",), start=100, opted_out=True)
+        add_deputies(1, levels=("county",), start=200, active=False)
+        db.session.remove()
+
+
+def submitted(app, author, **overrides):
+    """A notice written and submitted by `author` through the workflow; its id."""
+    with app.app_context():
+        actor = db.session.get(User, author.id)
+        notice = workflow.create_notice(notice_data(**overrides), actor)
+        workflow.submit(notice, actor)
+        notice_id = notice.id
+        db.session.remove()
+    return notice_id
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_approver_sees_what_will_go_out(app, page, screenshot, staff, roster, locale):
+    composer, approver = staff("composer", locale), staff("approver", locale)
+    notice_id = submitted(app, composer)
+    log_in(page, approver.username)
+    page.goto(f"/notices/{notice_id}")
+
+    # The text as a real recipient gets it, not the template with its {name}.
+    text = page.text_content("#outgoing-text")
+    assert text.startswith("【县人大常委会】代表0代表：请于本周五") and "{name}" not in text
+    assert "#10" in text  # the reply code it was given on submission
+    assert WORDS[locale]["as"] in page.text_content("#outgoing-sample")
+    assert page.text_content("#outgoing-recipients").strip() == "12"
+    assert page.text_content("#outgoing-segments").strip().startswith("12")  # one segment each
+    assert "Twilio (12)" in page.text_content("#outgoing-gateway")
+    page.click("#outgoing-skipped summary")
+    skipped = page.text_content("#outgoing-skipped")
+    assert "代表100" in skipped and WORDS[locale]["opted_out"] in skipped
+    assert "代表200" in skipped and WORDS[locale]["inactive"] in skipped
+    # Nobody has been texted: no tally saying "0 recipients, all not replied".
+    assert page.locator("#reply-tally").count() == 0
+    # Approve and reject together; nothing else between them.
+    assert page.locator("#decision #btn-approve").count() == 1
+    assert page.locator("#decision #btn-reject-open").count() == 1
+    screenshot(f"approval-{locale}")
+
+    # Another recipient's text, one click away.
+    page.click("#outgoing-others a:text('代表3')")
+    page.wait_for_url(f"**/notices/{notice_id}?sample=*")
+    assert page.text_content("#outgoing-text").startswith("【县人大常委会】代表3代表：")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_approver_is_told_of_quiet_hours_and_cancel_stands_apart(app, page, screenshot, staff, roster, locale):
+    composer, approver = staff("composer", locale), staff("approver", locale)
+    zone = ZoneInfo(app.config["TIMEZONE"])
+    tomorrow = (utcnow().astimezone(zone) + timedelta(days=1)).replace(hour=23, minute=0, second=0, microsecond=0)
+    notice_id = submitted(app, composer, scheduled_at=tomorrow)
+    before = app.config["QUIET_HOURS"]
+    app.config["QUIET_HOURS"] = "22:00-07:00"
+    try:
+        log_in(page, approver.username)
+        page.goto(f"/notices/{notice_id}")
+        when = page.text_content("#outgoing-when")
+        assert "22:00-07:00" in when and "07:00" in page.text_content("#outgoing-quiet")
+        screenshot(f"approval-quiet-hours-{locale}")
+        # The author, who may cancel, finds the cancel button away from the decision.
+        context = page.context.browser.new_context(base_url=page.url.split("/notices")[0],
+                                                   viewport={"width": 1400, "height": 900})
+        other = context.new_page()
+        log_in(other, composer.username)
+        other.goto(f"/notices/{notice_id}")
+        assert other.locator("#cancel-apart #btn-cancel").count() == 1
+        assert other.locator("#decision").count() == 0  # the author does not decide on it
+        context.close()
+    finally:
+        app.config["QUIET_HOURS"] = before
+    with app.app_context():
+        assert db.session.get(Notice, notice_id).status == "pending_approval"
+        db.session.remove()
