@@ -65,6 +65,6 @@ class ProtectedModelView(ProtectedMixin, ModelView):
 class HomeView(ProtectedMixin, AdminIndexView):
     @expose("/")
     def index(self):
-        from notifier.web.home import roster_overview
+        from notifier.web.home import roster_overview, work_items
 
-        return self.render("admin/home.html", overview=roster_overview())
+        return self.render("admin/home.html", overview=roster_overview(), work=work_items(current_user))

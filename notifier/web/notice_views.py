@@ -247,6 +247,24 @@ def follow_up(make, notice, actor):
         return None, exc
 
 
+def notice_list_query(args):
+    """The notice list's query for its filters (the home page counts with the same one)."""
+    query = select(Notice).order_by(Notice.id.desc())
+    for key, choices in (("status", STATUSES), ("category", CATEGORIES), ("source", SOURCES)):
+        if args.get(key) in choices:
+            query = query.where(getattr(Notice, key) == args[key])
+    if str(args.get("author", "")).isdigit():
+        query = query.where(Notice.created_by_id == int(args["author"]))
+    for key, op in (("from", "ge"), ("until", "lt")):
+        try:
+            day = date.fromisoformat(args.get(key, ""))
+        except ValueError:
+            continue
+        start, end = local_day_bounds(day)
+        query = query.where(Notice.created_at >= start if op == "ge" else Notice.created_at < end)
+    return query
+
+
 class NoticesView(ProtectedView):
     permission = "view"
 
@@ -257,19 +275,7 @@ class NoticesView(ProtectedView):
     @expose("/")
     def index(self):
         args = request.args
-        query = select(Notice).order_by(Notice.id.desc())
-        for key, choices in (("status", STATUSES), ("category", CATEGORIES), ("source", SOURCES)):
-            if args.get(key) in choices:
-                query = query.where(getattr(Notice, key) == args[key])
-        if args.get("author", "").isdigit():
-            query = query.where(Notice.created_by_id == int(args["author"]))
-        for key, op in (("from", "ge"), ("until", "lt")):
-            try:
-                day = date.fromisoformat(args.get(key, ""))
-            except ValueError:
-                continue
-            start, end = local_day_bounds(day)
-            query = query.where(Notice.created_at >= start if op == "ge" else Notice.created_at < end)
+        query = notice_list_query(args)
         notices = db.session.scalars(query.limit(500)).all()
         authors = db.session.execute(select(User.id, User.username).where(
             User.id.in_(select(Notice.created_by_id))).order_by(User.username)).all()
@@ -387,14 +393,24 @@ def waiting_approvals():
     return db.session.scalar(select(func.count()).select_from(Notice).where(Notice.status == PENDING_APPROVAL))
 
 
+def approval_queue_query(user=None):
+    """Notices waiting for approval, oldest first; with `user`, only those they may decide on
+    (four eyes: not the ones they wrote or last changed)."""
+    query = select(Notice).where(Notice.status == PENDING_APPROVAL).order_by(Notice.submitted_at, Notice.id)
+    if user is not None:
+        for column in (Notice.created_by_id, Notice.last_edited_by_id):
+            query = query.where((column != user.id) | column.is_(None))
+    return query
+
+
 class ApprovalsView(ProtectedView):
     permission = "approve"
 
     @expose("/")
     def index(self):
-        notices = db.session.scalars(select(Notice).where(Notice.status == PENDING_APPROVAL)
-                                     .order_by(Notice.submitted_at)).all()
-        return self.render("notices/queue.html", notices=notices, approval_required=approval_required())
+        mine = request.args.get("mine") == "1"
+        notices = db.session.scalars(approval_queue_query(current_user if mine else None)).all()
+        return self.render("notices/queue.html", notices=notices, approval_required=approval_required(), mine=mine)
 
     @expose("/settings", methods=("POST",))
     def settings(self):

@@ -44,24 +44,30 @@ def reply_tally(notice):
             "can_remind": current_user.can("compose") and notice.status in ("sending", "completed")}
 
 
+def inbox_query(args):
+    """The inbox's query for its filters, newest first (the home page counts with the same one)."""
+    query = select(InboundMessage).order_by(InboundMessage.id.desc())
+    show = args.get("show")
+    if show == "unread":
+        query = query.where(InboundMessage.read_at.is_(None))
+    elif show == "unhandled":
+        query = query.where(InboundMessage.handled_at.is_(None))
+    elif show == "unmatched":
+        query = query.where(InboundMessage.deputy_id.is_(None))
+    if args.get("kind") in KINDS:
+        query = query.where(InboundMessage.kind == args["kind"])
+    if str(args.get("notice", "")).isdigit() and int(args["notice"]) < 2**31:
+        query = query.where(InboundMessage.notice_id == int(args["notice"]))
+    return query
+
+
 class RepliesView(ProtectedView):
     permission = "view"
 
     @expose("/")
     def index(self):
         args = request.args
-        query = select(InboundMessage).order_by(InboundMessage.id.desc())
-        show = args.get("show")
-        if show == "unread":
-            query = query.where(InboundMessage.read_at.is_(None))
-        elif show == "unhandled":
-            query = query.where(InboundMessage.handled_at.is_(None))
-        elif show == "unmatched":
-            query = query.where(InboundMessage.deputy_id.is_(None))
-        if args.get("kind") in KINDS:
-            query = query.where(InboundMessage.kind == args["kind"])
-        if args.get("notice", "").isdigit() and int(args["notice"]) < 2**31:
-            query = query.where(InboundMessage.notice_id == int(args["notice"]))
+        query = inbox_query(args)
         rows = db.session.scalars(query.limit(PAGE)).all()
         notices = db.session.execute(select(Notice.id, Notice.title).where(
             Notice.id.in_(select(InboundMessage.notice_id))).order_by(Notice.id.desc())).all()

@@ -111,3 +111,80 @@ def test_approver_is_told_of_quiet_hours_and_cancel_stands_apart(app, page, scre
     with app.app_context():
         assert db.session.get(Notice, notice_id).status == "pending_approval"
         db.session.remove()
+
+
+def _home_data(app, composer, approver):
+    """Work of every kind: notices waiting, drafts, rejected, sending; unread replies; texts that
+    failed or were not delivered; and national deputies, one of them inactive."""
+    from notifier.delivery.models import Message
+    from notifier.replies.models import InboundMessage
+
+    with app.app_context():
+        c, a = db.session.get(User, composer.id), db.session.get(User, approver.id)
+        ids = add_deputies(4, levels=("national",), start=300)
+        add_deputies(1, levels=("national",), start=310, active=False)
+        for _ in range(2):
+            submitted_notice = workflow.create_notice(notice_data(audience={"levels": ["national"]}), c)
+            workflow.submit(submitted_notice, c)
+        own = workflow.create_notice(notice_data(audience={"levels": ["national"]}, title="审批人自己写的"), a)
+        workflow.submit(own, a)  # waiting, but not for this approver: another one decides
+        for _ in range(3):
+            workflow.create_notice(notice_data(audience={"levels": ["national"]}, title="草稿"), c)
+        rejected = workflow.create_notice(notice_data(audience={"levels": ["national"]}, title="被驳回的"), c)
+        workflow.submit(rejected, c)
+        workflow.reject(rejected, a, "时间写错了")
+        sending = workflow.create_notice(notice_data(audience={"levels": ["national"]}, title="发送中的"), c)
+        sending.status = "sending"
+        for i, status in enumerate(("failed", "failed", "undelivered", "delivered")):
+            db.session.add(Message(notice_id=sending.id, deputy_id=ids[i], to=f"+8613900000{300 + i}", body="x",
+                                   status=status))
+        for i in range(4):
+            db.session.add(InboundMessage(gateway_id=f"SM{i}", from_number="+8613900000300", body="1",
+                                          deputy_id=ids[0], read_at=utcnow() if i == 0 else None))
+        db.session.commit()
+        db.session.remove()
+
+
+EXPECTED = {"approvals": 2, "drafts": 3, "rejected": 1, "sending": 1, "unread": 3, "failed": 2, "undelivered": 1}
+ROWS = {"approvals": "#approval-queue tbody tr[data-notice-id]", "drafts": "#notice-list tbody tr[data-notice-id]",
+        "rejected": "#notice-list tbody tr[data-notice-id]", "sending": "#notice-list tbody tr[data-notice-id]",
+        "unread": "tr[data-inbound-id]", "failed": "tr[data-message-id]", "undelivered": "tr[data-message-id]"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_home_page_is_the_days_work_and_its_counts_match_their_lists(app, browser, live_server, page, screenshot,
+                                                                     staff, locale):
+    composer, approver = staff("composer", locale), staff("approver", locale)
+    _home_data(app, composer, approver)
+    log_in(page, composer.username)
+    page.goto("/")
+    assert page.locator("#home-compose").count() == 1
+    assert page.locator("#work-approvals").count() == 0  # a composer approves nothing
+    screenshot(f"home-composer-{locale}")
+    for key in ("drafts", "rejected", "sending", "unread", "failed", "undelivered"):
+        page.goto("/")
+        assert page.text_content(f"#work-{key} .work-count") == str(EXPECTED[key]), key
+        page.click(f"#work-{key}")
+        page.wait_for_load_state()
+        assert page.locator(ROWS[key]).count() == EXPECTED[key], key
+
+    # The national count and the list behind it: the inactive deputy is in neither.
+    page.goto("/")
+    assert page.text_content("#level-national a") == "4"
+    page.click("#level-national a")
+    page.wait_for_load_state()
+    assert page.locator("table.model-list tbody tr td:has-text('代表30')").count() == 4
+    assert page.locator("table.model-list tbody tr td:has-text('代表310')").count() == 0
+
+    context = browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
+    other = context.new_page()
+    other.set_default_timeout(15000)
+    log_in(other, approver.username)
+    other.goto("/")
+    assert other.text_content("#work-approvals .work-count") == "2"
+    other.screenshot(path=screenshot(f"home-approver-{locale}").replace("home-approver", "home-approver-page"),
+                     full_page=True)
+    other.click("#work-approvals")
+    other.wait_for_load_state()
+    assert other.locator(ROWS["approvals"]).count() == 2
+    context.close()
