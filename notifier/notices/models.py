@@ -42,6 +42,14 @@ STATUS_LABELS = {
     REJECTED: _l("Rejected"),
     CANCELLED: _l("Cancelled"),
 }
+# A follow-up belongs to the notice it follows up: its page lists them and replies count there.
+REMINDER, RESEND, REPLY = "reminder", "resend", "reply"
+FOLLOW_UPS = (REMINDER, RESEND, REPLY)
+FOLLOW_UP_LABELS = {
+    REMINDER: _l("Reminder"),
+    RESEND: _l("Resend of failed texts"),
+    REPLY: _l("Reply to a deputy"),
+}
 # Statuses that may still send texts or are waiting to: cancel applies to these.
 OPEN_STATUSES = (DRAFT, PENDING_APPROVAL, APPROVED, SCHEDULED, SENDING, REJECTED)
 
@@ -75,6 +83,9 @@ class Notice(db.Model):
     cancelled_by_id = db.Column(db.ForeignKey("users.id", ondelete="SET NULL"))
     rejection_reason = db.Column(db.String(500))
 
+    parent_id = db.Column(db.ForeignKey("notices.id", ondelete="SET NULL"), index=True)
+    follow_up = db.Column(db.String(16))  # reminder, resend, reply; None for a notice of its own
+
     recipient_count = db.Column(db.Integer)  # messages materialised (sendable + skipped)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -91,6 +102,11 @@ class Notice(db.Model):
     approved_by = db.relationship("User", foreign_keys=[approved_by_id])
     rejected_by = db.relationship("User", foreign_keys=[rejected_by_id])
     cancelled_by = db.relationship("User", foreign_keys=[cancelled_by_id])
+    parent = db.relationship("Notice", remote_side=[id], foreign_keys=[parent_id])
+
+    @property
+    def follow_up_label(self):
+        return FOLLOW_UP_LABELS.get(self.follow_up, self.follow_up)
 
     @property
     def status_label(self):

@@ -97,18 +97,12 @@ def preview(body, reply_mode="none", audience=None, reply_deadline=None, notice=
     total = sum(t.segments for t in texts) if uses else longest.segments * len(sendable)
     limit = rendering.max_segments()
     if longest.segments > limit:
-        errors["body"] = [_too_long(longest.segments, limit)]
+        errors["body"] = [rendering.too_long(longest, limit)]
     example = rendering.render_text(body or "", sample, reply_mode, code, reply_deadline)
     return {"ok": not errors, "errors": errors, **crowd.to_dict(),
             "longest": {"chars": longest.chars, "encoding": longest.encoding, "segments": longest.segments},
             "total_segments": total, "max_segments": limit, "reply_code": code,
             "example": {"name": sample.name if sample else None, "text": example}}
-
-
-def _too_long(segments, limit):
-    from flask_babel import gettext as _
-
-    return _("The text is %(segments)s segments long; the most allowed is %(limit)s.", segments=segments, limit=limit)
 
 
 def get_notice(notice_id):

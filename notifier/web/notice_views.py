@@ -26,7 +26,7 @@ from notifier.audit.models import AuditEvent
 from notifier.delivery.models import FINAL_STATUSES
 from notifier.delivery.models import STATUSES as MESSAGE_STATUSES
 from notifier.extensions import db
-from notifier.notices import workflow
+from notifier.notices import followups, workflow
 from notifier.notices.dispatch import counts
 from notifier.notices.models import (
     APPROVED,
@@ -309,6 +309,7 @@ class NoticesView(ProtectedView):
         if form.validate_on_submit():
             actor = current_user._get_current_object()
             try:
+                workflow.check_before_saving(_form_data(form), submitting=request.form.get("then") == "submit")
                 if notice is None:
                     notice = workflow.create_notice(_form_data(form), actor)
                 else:
@@ -351,7 +352,9 @@ class NoticesView(ProtectedView):
         ahead = outgoing(notice, request.args.get("sample", type=int)) if notice.status in BEFORE_DISPATCH else None
         return self.render("notices/show.html", notice=notice, steps=allowed_steps(notice), progress=progress(notice),
                            reject_form=RejectForm(), level_labels=LEVEL_LABELS, outgoing=ahead,
-                           reason_labels=REASON_LABELS, gateway_label=gateway_label)
+                           reason_labels=REASON_LABELS, gateway_label=gateway_label,
+                           parent=followups.root(notice) if notice.parent_id else None,
+                           follow_ups=followups.of(notice.id))
 
     @expose("/<int:notice_id>/progress")
     def progress_json(self, notice_id):

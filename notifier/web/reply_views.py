@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from notifier.delivery.models import STATUS_LABELS as MESSAGE_STATUS_LABELS
 from notifier.extensions import db
-from notifier.notices import workflow
+from notifier.notices import followups, workflow
 from notifier.notices.models import Notice
 from notifier.replies import reminders
 from notifier.replies.models import KIND_LABELS, KINDS, InboundMessage, Reminder
@@ -35,6 +35,8 @@ def _actor():
 
 def reply_tally(notice):
     """For the notice page: the tallies with names, the reminders sent, and whether the user may remind."""
+    if notice.parent_id is not None:
+        return None  # a follow-up's replies are counted on the notice it follows up, in one tally
     if notice.reply_mode == "none" or notice.status in ("draft", "pending_approval", "rejected", "approved",
                                                          "scheduled"):
         return None  # nobody has been texted yet: the notice page shows what will go out instead
@@ -125,7 +127,7 @@ class RepliesView(ProtectedView):
             return redirect(url_for("notices.show", notice_id=notice_id))
         flash(_("A reminder to %(n)s deputies was created (%(status)s).", n=len(follow.audience["deputy_ids"]),
                 status=follow.status_label), "success")
-        return redirect(url_for("notices.show", notice_id=follow.id))
+        return redirect(url_for("notices.show", notice_id=notice_id))  # the reminder is listed there
 
     @expose("/deputy/<int:deputy_id>")
     def conversation(self, deputy_id):
@@ -137,6 +139,7 @@ class RepliesView(ProtectedView):
             Notice.id.in_({e.notice_id for e in entries if e.notice_id}))).all())
         unread = [e.id for e in entries if e.direction == "in"]
         return self.render("replies/conversation.html", deputy=deputy, entries=entries, titles=titles,
+                           waiting=followups.waiting_replies(deputy.id),
                            kinds=KIND_LABELS, unread_ids=unread, status_labels=MESSAGE_STATUS_LABELS,
                            direct=bool(get_setting("direct_replies_without_approval")))
 

@@ -222,7 +222,7 @@ class MessageLogView(ProtectedView):
         else:
             flash(_("Follow-up notice #%(id)s to %(n)s deputies is being sent.", id=follow.id,
                     n=len(follow.audience.get("deputy_ids", []))), "success")
-        return redirect(url_for("notices.show", notice_id=follow.id))
+        return redirect(url_for("notices.show", notice_id=notice_id))  # the resend is listed there
 
 
 def register(admin):

@@ -1,6 +1,7 @@
 """Everyday use (issue 16) in a real browser, in Chinese and in English: what an approver sees
 before approving, the home page as the day's work, follow-ups on their notice, and the compose
 form's errors. Screenshots are kept under test-artifacts/<test>/."""
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -188,3 +189,96 @@ def test_home_page_is_the_days_work_and_its_counts_match_their_lists(app, browse
     other.wait_for_load_state()
     assert other.locator(ROWS["approvals"]).count() == 2
     context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_follow_ups_belong_to_their_notice_with_one_tally(app, page, screenshot, staff, locale):
+    from notifier.notices.dispatch import dispatch_notice
+    from notifier.replies.service import receive
+
+    composer, approver = staff("composer", locale), staff("approver", locale)
+    with app.app_context():
+        add_deputies(5, levels=("county",))
+        c, a = db.session.get(User, composer.id), db.session.get(User, approver.id)
+        notice = workflow.create_notice(notice_data(reply_deadline=utcnow() + timedelta(days=2)), c)
+        workflow.submit(notice, c)
+        workflow.approve(notice, a)
+        dispatch_notice(notice.id)
+        notice_id = notice.id
+        for i, (who, body) in enumerate([("+8613900000000", "1"), ("+8613900000001", "2 出差")]):
+            receive({"MessageSid": f"SM{i:032d}", "From": who, "To": "+15005550006", "Body": body})
+        db.session.remove()
+    log_in(page, composer.username)
+    page.goto(f"/notices/{notice_id}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#btn-remind")
+    page.wait_for_selector("#follow-ups li[data-kind='reminder']")
+    assert page.url.endswith(f"/notices/{notice_id}")  # back on the notice, the reminder listed on it
+    item = page.locator("#follow-ups li[data-kind='reminder']")
+    assert "3" in item.inner_text() and item.locator("[data-status=approved]").count() == 1  # no second approval
+    screenshot(f"follow-ups-listed-{locale}")
+
+    # The reminder's own page: whose follow-up it is, and the original's one tally (the replies
+    # already in are credited there, not "no reply yet" for everyone).
+    item.locator("a").click()
+    page.wait_for_selector("#follow-up-of")
+    assert f"#{notice_id}" in page.text_content("#follow-up-of")
+    assert page.text_content("#tally-confirmed") == "1" and page.text_content("#tally-none") == "3"
+    with app.app_context():
+        follow = db.session.scalars(db.select(Notice).where(Notice.parent_id == notice_id)).one()
+        dispatch_notice(follow.id)
+        # A deputy answers the reminder: it counts for the original.
+        receive({"MessageSid": "SM" + "7" * 32, "From": "+8613900000002", "To": "+15005550006",
+                 "Body": f"1 #{follow.reply_code}"})
+        db.session.remove()
+    page.reload()
+    assert page.text_content("#tally-confirmed") == "2" and page.text_content("#tally-none") == "2"
+    screenshot(f"follow-up-page-{locale}")
+
+
+def _notice_count(app):
+    with app.app_context():
+        n = db.session.scalar(db.select(db.func.count()).select_from(Notice))
+        db.session.remove()
+        return n
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_failed_submissions_save_nothing_and_say_what_to_fix(app, page, screenshot, staff, roster, locale):
+    composer = staff("composer", locale)
+    log_in(page, composer.username)
+    words = {"zh_Hans_CN": ("删去", "没有人会收到", "已过"), "en": ("Cut", "Nobody would receive", "passed")}[locale]
+
+    # Too long: the error is at the text, says how much to cut, and the form stays filled.
+    page.goto("/notices/new")
+    page.fill("input[name=title]", "一份太长的通知")
+    page.check("input[name=levels][value=county]")
+    long_body = "请各位代表准时出席会议。" * 70  # 840 characters: over the 10 segments (670) allowed
+    page.fill("textarea[name=body]", long_body)
+    page.click("#save-submit")
+    page.wait_for_selector("#group-body .field-error")
+    error = page.text_content("#group-body .field-error")
+    assert words[0] in error and any(ch.isdigit() for ch in error)
+    assert page.input_value("textarea[name=body]") == long_body
+    assert page.input_value("input[name=title]") == "一份太长的通知"
+    assert page.is_checked("input[name=levels][value=county]")
+    assert _notice_count(app) == 0
+    screenshot(f"compose-too-long-{locale}")
+
+    # No audience, and a time already past: each at its field; still nothing saved.
+    page.fill("textarea[name=body]", "请各位代表准时出席会议。")
+    page.uncheck("input[name=levels][value=county]")
+    page.fill("input[name=scheduled_at]", "2020-01-01T09:00")
+    page.click("#save-submit")
+    page.wait_for_selector("#group-levels .field-error")
+    assert words[1] in page.text_content("#group-levels .field-error")
+    assert words[2] in page.text_content("#group-scheduled_at .field-error")
+    assert _notice_count(app) == 0
+    screenshot(f"compose-no-audience-past-{locale}")
+
+    # Put right, it is saved and submitted once.
+    page.check("input[name=levels][value=county]")
+    page.fill("input[name=scheduled_at]", "")
+    page.click("#save-submit")
+    page.wait_for_url(re.compile(r"/notices/\d+$"))
+    assert _notice_count(app) == 1
