@@ -22,6 +22,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from notifier.accounts.models import User
+from notifier.audit.labels import REASON_LABELS as AUDIT_REASON_LABELS
+from notifier.audit.labels import action_label, detail_items
 from notifier.audit.models import AuditEvent
 from notifier.delivery.models import FINAL_STATUSES
 from notifier.delivery.models import STATUSES as MESSAGE_STATUSES
@@ -71,6 +73,8 @@ AUDIT_LABELS = {
     "notice.approve": _l("Approved"), "notice.reject": _l("Rejected"), "notice.schedule": _l("Scheduled"),
     "notice.due": _l("Scheduled time reached"), "notice.send": _l("Sending started"),
     "notice.complete": _l("Completed"), "notice.cancel": _l("Cancelled"),
+    "notice.remind": _l("Reminder sent to those who had not replied"), "notice.retry_failed": _l("Failed texts resent"),
+    "export.notice": _l("Delivery list exported"),
 }
 # The notice's fields as an edit lists them in the history ("Edited · 张三: Text, Audience").
 FIELD_LABELS = {
@@ -191,9 +195,18 @@ def history(notice):
         detail = event.detail or {}
         if event.action == "notice.update":  # every editor and what they changed stays on record
             return join_list(detail.get("changed") or [], FIELD_LABELS)
-        return detail.get("reason") or ""
+        if event.action in ("notice.remind", "notice.retry_failed"):
+            follow = detail.get("reminder_id") or detail.get("retry_notice_id")
+            return _("#%(id)s to %(n)s deputies", id=follow, n=detail.get("deputies", 0)) if follow else ""
+        if event.action.startswith("export."):
+            return join_list([value for _label, value in detail_items({"format": detail.get("format")})])
+        if event.action == "notice.schedule" and detail.get("send_after"):
+            return _("from %(when)s", when=local_datetime(datetime.fromisoformat(detail["send_after"])))
+        reason = detail.get("reason")
+        return str(AUDIT_REASON_LABELS.get(reason, reason)) if reason else ""
 
-    return [{"action": e.action, "at": local_datetime(e.at), "label": str(AUDIT_LABELS.get(e.action, e.action)),
+    return [{"action": e.action, "at": local_datetime(e.at),
+             "label": str(AUDIT_LABELS.get(e.action) or action_label(e.action)),
              "who": who(e), "reason": reason(e)} for e in events]
 
 

@@ -15,6 +15,9 @@ def register_views(admin):
     from notifier.web.common import masked
 
     admin.app.add_template_filter(masked, "masked")
+    from notifier.web.common import readable_json
+
+    admin.app.add_template_filter(readable_json, "readable_json")
     from notifier.web.account_views import register as register_accounts
     from notifier.web.notice_views import register as register_notices
     from notifier.web.reply_views import register as register_replies  # issue 5

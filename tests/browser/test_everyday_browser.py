@@ -282,3 +282,53 @@ def test_failed_submissions_save_nothing_and_say_what_to_fix(app, page, screensh
     page.click("#save-submit")
     page.wait_for_url(re.compile(r"/notices/\d+$"))
     assert _notice_count(app) == 1
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_history_and_audit_trail_in_words(app, page, screenshot, staff, locale):
+    from notifier.delivery.models import Message, MessageEvent
+    from notifier.notices.dispatch import dispatch_notice
+    from notifier.replies import reminders
+    from notifier.reports import export
+
+    composer, approver = staff("composer", locale), staff("approver", locale)
+    admin = add_user(app, f"admin-{locale}", "admin", locale=locale, display_name="王主任")
+    with app.app_context():
+        add_deputies(3, levels=("county",))
+        c, a = db.session.get(User, composer.id), db.session.get(User, approver.id)
+        notice = workflow.create_notice(notice_data(reply_deadline=utcnow() + timedelta(days=2)), c)
+        workflow.submit(notice, c)
+        workflow.approve(notice, a)
+        dispatch_notice(notice.id)
+        reminders.remind(notice, c)
+        export.record_export("notice", "xlsx", db.session.get(User, admin.id), target=notice)
+        message = db.session.scalars(db.select(Message).where(Message.notice_id == notice.id)).first()
+        db.session.add(MessageEvent(message_id=message.id, kind="callback", status="delivered", source="callback",
+                                    raw={"MessageStatus": "delivered", "Body": "【县人大常委会】请于本周五", "To": "+8613900000000"}))
+        db.session.commit()
+        notice_id, message_id = notice.id, message.id
+        db.session.remove()
+
+    log_in(page, admin.username)
+    page.goto(f"/notices/{notice_id}")
+    history = page.inner_text("#notice-history")
+    for code in ("notice.remind", "export.notice", "notice.", "{", "reminder_id", "follow-up repeats"):
+        assert code not in history, code
+    assert "王主任" in history  # people by their display name
+    screenshot(f"history-in-words-{locale}")
+
+    page.goto("/audit/")
+    trail = page.inner_text("table.model-list")
+    for code in ("export.notice", "notice.remind", "{", "\"format\"", "reminder_id"):
+        assert code not in trail, code
+    assert "王主任" in trail and "Excel (XLSX)" in trail
+    screenshot(f"audit-trail-in-words-{locale}")
+
+    # The gateway's raw callback stays folded, its characters readable.
+    page.goto(f"/messages/{message_id}")
+    raw = page.locator("details.raw-callback").first
+    assert not raw.evaluate("d => d.open")
+    raw.locator("summary").click()
+    body = raw.inner_text()
+    assert "【县人大常委会】请于本周五" in body and "\\u" not in body
+    screenshot(f"raw-callback-{locale}")
