@@ -188,6 +188,51 @@ def retry_notices(notice_id):
     return [n.id for n in followups.of(notice_id, RESEND)]
 
 
+def unreached(notice_id):
+    """Who the notice did not reach, for a call list: the deputies whose text failed or was not
+    delivered and who were not reached by a resend since. [{"message_id", "deputy_id", "name",
+    "to", "status", "error_code", "error_message", "no_such_number"}], by name."""
+    rows = db.session.execute(
+        select(Message.id, Message.deputy_id, Message.to, Message.status, Message.error_code, Message.error_message,
+               Deputy.name)
+        .join(Deputy, Deputy.id == Message.deputy_id, isouter=True)
+        .where(Message.notice_id == notice_id, Message.status.in_((FAILED, UNDELIVERED)))
+        .order_by(Deputy.name, Message.id)).all()
+    resends = retry_notices(notice_id)
+    reached = set()
+    if resends and rows:
+        reached = set(db.session.scalars(select(Message.deputy_id).where(
+            Message.notice_id.in_(resends), Message.status == DELIVERED)))
+    return [{"message_id": r.id, "deputy_id": r.deputy_id, "name": r.name, "to": r.to, "status": r.status,
+             "error_code": r.error_code, "error_message": r.error_message,
+             "no_such_number": error_table.number_does_not_exist(r.error_code)}
+            for r in rows if r.deputy_id not in reached]
+
+
+def resend_message(message, actor):
+    """Send one deputy's failed text of a notice again, as a resend follow-up of that notice (the
+    approved text again: it goes on the composer's word unless repeats need approval)."""
+    if not actor.can("compose"):
+        raise workflow.NotAllowed(_("Your role does not allow sending notices."))
+    notice = db.session.get(Notice, message.notice_id) if message.notice_id else None
+    if notice is None or message.status not in (FAILED, UNDELIVERED) or message.deputy_id is None:
+        raise workflow.WorkflowError(_("Only a notice's text that failed or was not delivered can be sent again."))
+    deputy = db.session.get(Deputy, message.deputy_id)
+    if deputy is None or not deputy.active or deputy.opted_out:
+        raise workflow.WorkflowError(_("This deputy has opted out or is inactive and cannot be texted."))
+
+    def note(follow):
+        record("notice.retry_failed", notice, actor=actor, retry_notice_id=follow.id, deputies=1,
+               message_id=message.id)
+
+    return followups.create(notice, RESEND, {
+        "title": f"{notice.title}（重发）"[:200], "body": notice.body, "category": notice.category,
+        "source": notice.source, "audience": {"deputy_ids": [deputy.id]}, "reply": notice.reply_mode,
+        "reply_deadline": notice.reply_deadline if notice.reply_deadline and notice.reply_deadline > utcnow()
+        else None, "urgent": notice.urgent,
+    }, actor, on_created=note)
+
+
 class NothingToRetry(workflow.WorkflowError):
     """No transiently failed text to send again (str() is translated)."""
 

@@ -43,6 +43,7 @@ from notifier.notices.models import (
     REPLY_LABELS,
     REPLY_MODES,
     SCHEDULED,
+    SENDING,
     SOURCE_LABELS,
     SOURCES,
     STATUS_LABELS,
@@ -242,6 +243,18 @@ def error_text(message):
     return str(REASON_LABELS.get(message.error_message, message.error_message or ""))
 
 
+def _unreached(notice):
+    """The call list on the notice page: who it did not reach (numbers masked for masked roles)."""
+    if notice.status not in (SENDING, COMPLETED, CANCELLED):
+        return []
+    from notifier.reports.report import unreached
+    from notifier.web.report_views import error_label
+
+    mask = number_mask()
+    return [{**r, "to": mask(r["to"]), "error": error_label(r["error_code"], r["error_message"])}
+            for r in unreached(notice.id)]
+
+
 def notice_or_404(notice_id):
     notice = get_notice(notice_id)
     if notice is None:
@@ -367,7 +380,7 @@ class NoticesView(ProtectedView):
                            reject_form=RejectForm(), level_labels=LEVEL_LABELS, outgoing=ahead,
                            reason_labels=REASON_LABELS, gateway_label=gateway_label,
                            parent=followups.root(notice) if notice.parent_id else None,
-                           follow_ups=followups.of(notice.id))
+                           follow_ups=followups.of(notice.id), unreached=_unreached(notice))
 
     @expose("/<int:notice_id>/progress")
     def progress_json(self, notice_id):

@@ -332,3 +332,74 @@ def test_history_and_audit_trail_in_words(app, page, screenshot, staff, locale):
     body = raw.inner_text()
     assert "【县人大常委会】请于本周五" in body and "\\u" not in body
     screenshot(f"raw-callback-{locale}")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_undelivered_texts_call_list_resend_and_no_reminder_to_dead_numbers(app, page, screenshot, staff, locale):
+    import io
+
+    import openpyxl
+    from sqlalchemy import update
+
+    from notifier.delivery.models import Message
+    from notifier.notices.dispatch import dispatch_notice
+
+    composer, approver = staff("composer", locale), staff("approver", locale)
+    with app.app_context():
+        ids = add_deputies(4, levels=("county",))
+        c, a = db.session.get(User, composer.id), db.session.get(User, approver.id)
+        notice = workflow.create_notice(notice_data(reply_deadline=utcnow() + timedelta(days=2)), c)
+        workflow.submit(notice, c)
+        workflow.approve(notice, a)
+        dispatch_notice(notice.id)
+        now = utcnow()
+        for deputy_id, status, code in ((ids[0], "failed", "30005"), (ids[1], "undelivered", "30003"),
+                                        (ids[2], "delivered", None)):
+            db.session.execute(update(Message).where(Message.notice_id == notice.id, Message.deputy_id == deputy_id)
+                               .values(status=status, error_code=code, sent_at=now - timedelta(minutes=2),
+                                       failed_at=now if status != "delivered" else None,
+                                       delivered_at=now if status == "delivered" else None))
+        db.session.commit()
+        notice_id = notice.id
+        undelivered_id = db.session.scalar(db.select(Message.id).where(Message.deputy_id == ids[1]))
+        db.session.remove()
+
+    log_in(page, composer.username)
+    page.goto(f"/notices/{notice_id}")
+    assert page.text_content("#not-reached-count") == "2"
+    rows = page.locator("#not-reached tr[data-message-id]")
+    assert rows.count() == 2 and page.locator("#not-reached .badge-dark").count() == 1  # 30005: no such number
+    assert "139 0000 0000" in page.inner_text("#not-reached")  # numbers as the roster writes them
+    screenshot(f"not-reached-{locale}")
+
+    page.click("#not-reached-print")
+    page.wait_for_selector("#not-reached-list")
+    assert page.locator("#not-reached-list tr[data-message-id]").count() == 2
+    screenshot(f"call-list-{locale}")
+    with page.expect_download() as download:
+        page.click("#export-not-reached")
+    sheet = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active
+    assert sheet.max_row == 3  # the header and the two not reached
+
+    # A reminder skips the number the carrier says does not exist.
+    page.goto(f"/notices/{notice_id}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#btn-remind")
+    page.wait_for_selector("#follow-ups li[data-kind='reminder']")
+    with app.app_context():
+        reminder = db.session.scalars(db.select(Notice).where(Notice.follow_up == "reminder")).one()
+        assert ids[0] not in reminder.audience["deputy_ids"] and ids[1] in reminder.audience["deputy_ids"]
+        db.session.remove()
+
+    # One message sent again from its own page; its timeline reads in time order.
+    page.goto(f"/messages/{undelivered_id}")
+    labels = page.locator(".timeline-at").all_inner_texts()
+    assert labels == sorted(labels) and len(labels) >= 3
+    page.click("#btn-resend")
+    page.wait_for_selector(".alert-success")
+    screenshot(f"message-resent-{locale}")
+    with app.app_context():
+        resend = db.session.scalars(db.select(Notice).where(Notice.follow_up == "resend")).one()
+        assert resend.parent_id == notice_id and resend.audience["deputy_ids"] == [ids[1]]
+        assert resend.status == "approved"  # the approved text again: no second approval
+        db.session.remove()
