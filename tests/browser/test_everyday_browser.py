@@ -403,3 +403,39 @@ def test_undelivered_texts_call_list_resend_and_no_reminder_to_dead_numbers(app,
         assert resend.parent_id == notice_id and resend.audience["deputy_ids"] == [ids[1]]
         assert resend.status == "approved"  # the approved text again: no second approval
         db.session.remove()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_pages_used_on_the_move_fit_a_phone(app, browser, live_server, screenshot, staff, locale):
+    from notifier.notices.dispatch import dispatch_notice
+    from notifier.replies.service import receive
+
+    composer, approver = staff("composer", locale), staff("approver", locale)
+    with app.app_context():
+        ids = add_deputies(6, levels=("county", "municipal"), organisation="县人民政府办公室", title="副主任")
+        c, a = db.session.get(User, composer.id), db.session.get(User, approver.id)
+        notice = workflow.create_notice(notice_data(reply_deadline=utcnow() + timedelta(days=2)), c)
+        workflow.submit(notice, c)
+        workflow.approve(notice, a)
+        dispatch_notice(notice.id)
+        for i, body in enumerate(["1", "2 出差在外，无法参加本次会议，特此请假", "会议材料能否提前发到我的邮箱？谢谢"]):
+            receive({"MessageSid": f"SM{i:032d}", "From": f"+861390000000{i}", "To": "+15005550006", "Body": body})
+        notice_id = notice.id
+        db.session.remove()
+    context = browser.new_context(base_url=live_server, viewport={"width": 375, "height": 740}, locale="zh-CN",
+                                  device_scale_factor=1, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.set_default_timeout(15000)
+    log_in(phone, composer.username)
+    width = "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+    for name, path in (("roster", "/deputies/"), ("inbox", "/replies/"), ("conversation", f"/replies/deputy/{ids[1]}"),
+                       ("notice", f"/notices/{notice_id}")):
+        phone.goto(path)
+        assert phone.evaluate(width) <= 375, (name, phone.evaluate(width))
+        phone.screenshot(path=screenshot(f"phone-{name}-{locale}"), full_page=True)
+        if name == "roster":  # a name stays on one line, not one character a line
+            lines = phone.locator("table.model-list td:has-text('代表0')").first.evaluate(
+                "td => { const r = document.createRange(); r.selectNodeContents(td); "
+                "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }")
+            assert lines == 1, lines
+    context.close()
