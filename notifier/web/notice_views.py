@@ -63,6 +63,7 @@ from notifier.web.common import (
     number_mask,
 )
 from notifier.web.gateway_views import gateway_label
+from notifier.web.roster_views import display_phone
 
 MESSAGE_STATUS_LABELS = {
     "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
@@ -226,7 +227,9 @@ def progress(notice):
         "history": history(notice),  # the page follows steps taken meanwhile (sending started, completed)
         "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
         and notice.status not in workflow.EDITABLE,
-        "messages": [{**message_to_dict(m, mask), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
+        # Numbers as the roster writes them (138 0013 8000), masked for masked roles.
+        "messages": [{**message_to_dict(m, mask), "to": display_phone(mask(m.to)),
+                      "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
                       "error_message": error_text(m),
                       **{k: local_datetime(getattr(m, k)) for k in ("queued_at", "sent_at", "delivered_at",
                                                                     "failed_at", "updated_at")}}

@@ -9,9 +9,10 @@ def register_views(admin):
     admin.app.add_template_filter(local_datetime, "local_datetime")
     admin.app.add_template_filter(join_list, "join_list")
     admin.app.add_template_global(get_locale, "get_locale")
-    from notifier.web.roster_views import display_phone
+    from notifier.web.roster_views import display_phone, shown_phone
 
     admin.app.add_template_filter(display_phone, "phone")
+    admin.app.add_template_filter(shown_phone, "shown_phone")  # masked for masked roles, else formatted
     from notifier.web.common import masked
 
     admin.app.add_template_filter(masked, "masked")

@@ -370,6 +370,7 @@ def test_undelivered_texts_call_list_resend_and_no_reminder_to_dead_numbers(app,
     rows = page.locator("#not-reached tr[data-message-id]")
     assert rows.count() == 2 and page.locator("#not-reached .badge-dark").count() == 1  # 30005: no such number
     assert "139 0000 0000" in page.inner_text("#not-reached")  # numbers as the roster writes them
+    assert "139 0000 0003" in page.inner_text("#recipients") and "+86139" not in page.inner_text("#recipients")
     screenshot(f"not-reached-{locale}")
 
     page.click("#not-reached-print")
@@ -380,6 +381,10 @@ def test_undelivered_texts_call_list_resend_and_no_reminder_to_dead_numbers(app,
         page.click("#export-not-reached")
     sheet = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active
     assert sheet.max_row == 3  # the header and the two not reached
+    numbers = [sheet.cell(r, 6).value for r in (2, 3)]
+    assert sorted(numbers) == ["+8613900000000", "+8613900000001"]  # no apostrophe showing (issue 16, item 9)
+    errors = [sheet.cell(r, 16).value for r in (2, 3)]
+    assert all(errors) and {"zh_Hans_CN": "号码不存在", "en": "Unknown number"}[locale] in errors  # the code in words
 
     # A reminder skips the number the carrier says does not exist.
     page.goto(f"/notices/{notice_id}")
