@@ -328,6 +328,9 @@ class NoticesView(ProtectedView):
     def _edit(self, notice):
         form = NoticeForm()
         _fill_choices(form)
+        hours = current_app.config.get("QUIET_HOURS")
+        if hours:  # say when the quiet hours are, so "urgent" is chosen knowingly
+            form.urgent.description = _("Urgent notices are sent during the quiet hours (%(hours)s) too.", hours=hours)
         if request.method == "GET" and notice is not None:
             form.process(data={
                 "title": notice.title, "body": notice.body, "category": notice.category, "source": notice.source,

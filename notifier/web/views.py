@@ -31,6 +31,9 @@ def register_views(admin):
     from notifier.web.gateway_views import register as register_gateways
 
     register_gateways(admin)
+    from notifier.web.settings_views import register as register_settings
+
+    register_settings(admin)
     from notifier.web.report_views import register as register_reports  # issue 6 (H10)
 
     register_reports(admin)

@@ -444,3 +444,55 @@ def test_pages_used_on_the_move_fit_a_phone(app, browser, live_server, screensho
                 "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }")
             assert lines == 1, lines
     context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_one_settings_page_with_values_and_where_they_come_from(app, page, screenshot, locale):
+    from notifier.notices.settings import get_setting
+
+    admin = add_user(app, f"admin-{locale}", "admin", locale=locale)
+    viewer = add_user(app, f"viewer-{locale}", "viewer", locale=locale)
+    log_in(page, viewer.username)
+    assert page.goto("/settings/").status == 403  # administrators only
+    page.context.clear_cookies()
+    log_in(page, admin.username)
+    page.goto("/settings/")
+    signature = page.locator("#settings tr[data-key=SMS_SIGNATURE]")
+    assert app.config["SMS_SIGNATURE"] in signature.inner_text()
+    approval = page.locator("#settings tr[data-key=approval_required]")
+    assert approval.get_attribute("data-source") == "default"
+    assert page.locator("#settings tr[data-key=TWILIO_RATE_LIMIT]").count() == 1  # the rate of each gateway
+    screenshot(f"settings-{locale}")
+    repeat = page.locator("#settings tr[data-key=repeat_needs_approval]")
+    repeat.locator(".setting-toggle").click()
+    page.wait_for_selector(".alert-success")
+    repeat = page.locator("#settings tr[data-key=repeat_needs_approval]")
+    assert repeat.get_attribute("data-source") == "page" and admin.username in repeat.inner_text()
+    with app.app_context():
+        assert get_setting("repeat_needs_approval") is True
+        db.session.remove()
+    screenshot(f"settings-changed-{locale}")
+
+    # The compose page's urgent box says when the quiet hours are.
+    before = app.config["QUIET_HOURS"]
+    app.config["QUIET_HOURS"] = "22:00-07:00"
+    try:
+        page.goto("/notices/new")
+        assert "22:00-07:00" in page.inner_text("#group-urgent")
+    finally:
+        app.config["QUIET_HOURS"] = before
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_import_says_how_to_save_a_file_it_cannot_read(app, page, screenshot, staff, locale):
+    composer = staff("composer", locale)
+    log_in(page, composer.username)
+    page.goto("/roster/import/")
+    page.set_input_files("input[name=file]", files=[
+        {"name": "代表名单.csv", "mimeType": "text/csv", "buffer": b"name,phone\n\x80\x80\xff,13800138000\n"}])
+    with page.expect_navigation():
+        page.click("#upload")
+    words = {"zh_Hans_CN": "请另存为 UTF-8 或 GB18030 编码的 CSV，或直接上传 Excel 文件",
+             "en": "Save it as a CSV file in UTF-8 or GB18030, or upload the Excel file itself"}[locale]
+    assert words in page.inner_text("body")
+    screenshot(f"import-encoding-{locale}")
