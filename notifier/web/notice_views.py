@@ -331,13 +331,17 @@ class NoticesView(ProtectedView):
         hours = current_app.config.get("QUIET_HOURS")
         if hours:  # say when the quiet hours are, so "urgent" is chosen knowingly
             form.urgent.description = _("Urgent notices are sent during the quiet hours (%(hours)s) too.", hours=hours)
-        if request.method == "GET" and notice is not None:
+        source = notice
+        if request.method == "GET" and notice is None and request.args.get("copy", type=int):
+            source = get_notice(request.args.get("copy", type=int))  # a new notice starting from an old one
+        if request.method == "GET" and source is not None:
+            copying = source is not notice  # a copy takes what it says and whom to, not its old times
             form.process(data={
-                "title": notice.title, "body": notice.body, "category": notice.category, "source": notice.source,
-                "levels": notice.audience.get("levels", []), "tags": notice.audience.get("tags", []),
-                "deputy_ids": notice.audience.get("deputy_ids", []), "reply": notice.reply_mode,
-                "reply_deadline": _to_local(notice.reply_deadline), "scheduled_at": _to_local(notice.scheduled_at),
-                "urgent": notice.urgent})
+                "title": source.title, "body": source.body, "category": source.category, "source": source.source,
+                "levels": source.audience.get("levels", []), "tags": source.audience.get("tags", []),
+                "deputy_ids": source.audience.get("deputy_ids", []), "reply": source.reply_mode,
+                "reply_deadline": None if copying else _to_local(source.reply_deadline),
+                "scheduled_at": None if copying else _to_local(source.scheduled_at), "urgent": source.urgent})
         if form.validate_on_submit():
             actor = current_user._get_current_object()
             try:

@@ -496,3 +496,22 @@ def test_import_says_how_to_save_a_file_it_cannot_read(app, page, screenshot, st
              "en": "Save it as a CSV file in UTF-8 or GB18030, or upload the Excel file itself"}[locale]
     assert words in page.inner_text("body")
     screenshot(f"import-encoding-{locale}")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_notice_can_be_copied_to_start_a_new_one(app, page, screenshot, staff, roster, locale):
+    composer = staff("composer", locale)
+    notice_id = submitted(app, composer, title="上月的会议通知", reply_deadline=utcnow() + timedelta(days=1))
+    log_in(page, composer.username)
+    page.goto(f"/notices/{notice_id}")
+    page.click("#btn-copy")
+    page.wait_for_url(f"**/notices/new?copy={notice_id}")
+    assert page.input_value("input[name=title]") == "上月的会议通知"
+    assert page.input_value("textarea[name=body]").startswith("{name}代表：")
+    assert page.is_checked("input[name=levels][value=county]") and page.is_checked("input[name=reply][value=confirm]")
+    assert page.input_value("input[name=reply_deadline]") == ""  # old times are not copied
+    screenshot(f"copy-{locale}")
+    page.fill("input[name=title]", "本月的会议通知")
+    page.click("#save-draft")
+    page.wait_for_url(re.compile(r"/notices/\d+$"))
+    assert _notice_count(app) == 2  # the original is untouched
