@@ -135,7 +135,7 @@ def _fill_choices(form):
     form.tags.choices = [(t, t) for t in db.session.scalars(select(Tag.name).order_by(Tag.name))]
     rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
     mask = number_mask()
-    form.deputy_ids.choices = [(r.id, f"{r.name} {mask(r.phone)}") for r in rows]
+    form.deputy_ids.choices = [(r.id, f"{r.name} {display_phone(mask(r.phone))}") for r in rows]
 
 
 def _form_data(form):
