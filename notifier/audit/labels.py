@@ -41,6 +41,12 @@ ACTION_LABELS = {
     "notice.remind": _l("Reminded those who have not replied"),
     "notice.retry_failed": _l("Retried failed texts"),
     "reply.send": _l("Sent a reply to a deputy"),
+    "reply.mark_read": _l("Marked replies read"),
+    "reply.mark_unread": _l("Marked replies unread"),
+    "reply.mark_handled": _l("Marked replies handled"),
+    "reply.mark_unhandled": _l("Marked replies not handled"),
+    "export.notice": _l("Exported a notice's delivery list"),
+    "export.messages": _l("Exported the delivery log"),
     "setting.change": _l("Changed a setting"),
     "gateway.pause": _l("Paused a gateway"),
     "gateway.resume": _l("Resumed a gateway"),
@@ -64,6 +70,54 @@ TARGET_LABELS = {
     "settings": _l("Setting"),
     "suggestions": _l("Suggestion"),
 }
+
+
+# The keys of an event's details, as a person reads them.
+DETAIL_LABELS = {
+    "title": _l("Notice title"), "reason": _l("Reason"), "changed": _l("Changed"), "was": _l("Status before"),
+    "send_after": _l("Sends from"), "reminder_id": _l("Reminder"), "retry_notice_id": _l("Resend"),
+    "deputies": _l("Number of deputies"), "automatic": _l("Automatic"), "format": _l("Format"), "filters": _l("Filters"),
+    "via": _l("Through"), "key": _l("Setting"), "old": _l("Before"), "new": _l("After"),
+    "message_id": _l("Text message"), "ids": _l("Items"), "count": _l("Count"), "username": _l("Username"),
+    "role": _l("Role"), "phone": _l("Number"), "created": _l("Created"), "updated": _l("Updated"),
+    "unchanged": _l("Unchanged"), "name": _l("Name"), "paused": _l("Paused"), "order": _l("Order"),
+}
+# Reasons the platform records in English (they are data), in the reader's language.
+REASON_LABELS = {
+    "approval turned off": _l("approval is turned off"),
+    "reminders without approval": _l("reminders are sent without approval"),
+    "follow-up repeats approved text": _l("it repeats text already approved"),
+    "admin": _l("by an administrator"),
+}
+# Values that are codes of their own.
+VALUE_LABELS = {"api": _l("the API"), "csv": "CSV", "xlsx": "Excel (XLSX)"}
+
+
+def _value(key, value):
+    if isinstance(value, bool):
+        return str(_l("Yes") if value else _l("No"))
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return "、".join(_value(key, v) for v in value) if value else "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{DETAIL_LABELS.get(k, k)}: {_value(k, v)}" for k, v in value.items()) or "—"
+    if key in ("reminder_id", "retry_notice_id"):
+        return f"#{value}"
+    if key == "reason":
+        return str(REASON_LABELS.get(value, value))
+    if key == "was":
+        from notifier.notices.models import STATUS_LABELS
+
+        return str(STATUS_LABELS.get(value, value))
+    return str(VALUE_LABELS.get(value, value)) if isinstance(value, str) else str(value)
+
+
+def detail_items(detail):
+    """An event's details as (label, value) pairs, words instead of codes, in a stable order."""
+    if not isinstance(detail, dict):
+        return [] if detail in (None, "") else [("", str(detail))]
+    return [(str(DETAIL_LABELS.get(key, key)), _value(key, detail[key])) for key in sorted(detail)]
 
 
 def action_label(code):

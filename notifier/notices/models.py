@@ -44,6 +44,14 @@ STATUS_LABELS = {
     REJECTED: _l("Rejected"),
     CANCELLED: _l("Cancelled"),
 }
+# A follow-up belongs to the notice it follows up: its page lists them and replies count there.
+REMINDER, RESEND, REPLY = "reminder", "resend", "reply"
+FOLLOW_UPS = (REMINDER, RESEND, REPLY)
+FOLLOW_UP_LABELS = {
+    REMINDER: _l("Reminder"),
+    RESEND: _l("Resend of failed texts"),
+    REPLY: _l("Reply to a deputy"),
+}
 # Statuses that may still send texts or are waiting to: cancel applies to these.
 OPEN_STATUSES = (DRAFT, PENDING_APPROVAL, APPROVED, SCHEDULED, SENDING, REJECTED)
 
@@ -84,6 +92,9 @@ class Notice(db.Model):
     template_id = db.Column(db.ForeignKey("sms_templates.id", ondelete="SET NULL"))
     template_params = db.Column(db.JSON)
 
+    parent_id = db.Column(db.ForeignKey("notices.id", ondelete="SET NULL"), index=True)
+    follow_up = db.Column(db.String(16))  # reminder, resend, reply; None for a notice of its own
+
     recipient_count = db.Column(db.Integer)  # messages materialised (sendable + skipped)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -101,6 +112,11 @@ class Notice(db.Model):
     rejected_by = db.relationship("User", foreign_keys=[rejected_by_id])
     cancelled_by = db.relationship("User", foreign_keys=[cancelled_by_id])
     template = db.relationship("SmsTemplate")
+    parent = db.relationship("Notice", remote_side=[id], foreign_keys=[parent_id])
+
+    @property
+    def follow_up_label(self):
+        return FOLLOW_UP_LABELS.get(self.follow_up, self.follow_up)
 
     @property
     def status_label(self):

@@ -98,12 +98,29 @@ def max_segments():
     return conf("NOTICE_MAX_SEGMENTS")
 
 
+def excess(text, limit=None):
+    """How many characters must go for `text` to fit in `limit` segments (0 when it fits)."""
+    from notifier.delivery.segments import LIMITS
+
+    limit = limit or max_segments()
+    info = count_segments(text)
+    single, per_part = LIMITS[info.encoding]
+    return max(0, info.units - (single if limit == 1 else per_part * limit))
+
+
+def too_long(rendered, limit=None):
+    """What the author is told about a text over the limit: how long it is and how much to cut."""
+    limit = limit or max_segments()
+    return _("The text is %(segments)s segments long; the most allowed is %(limit)s. Cut %(n)s characters "
+             "(the signature and the reply instruction are counted too).",
+             segments=rendered.segments, limit=limit, n=excess(rendered.text, limit))
+
+
 def check_length(rendered):
     """RenderError when a text is longer than NOTICE_MAX_SEGMENTS segments."""
     limit = max_segments()
     if rendered.segments > limit:
-        raise RenderError(_("The text is %(segments)s segments long; the most allowed is %(limit)s.",
-                            segments=rendered.segments, limit=limit))
+        raise RenderError(too_long(rendered, limit))
 
 
 class SegmentCache:

@@ -5,6 +5,9 @@ from notifier.notices.models import Setting
 
 DEFAULTS = {
     "approval_required": True,  # offices that do not need a second pair of eyes may turn it off
+    # A reminder or resend repeats text an approver has passed: it goes on the composer's word
+    # unless the office wants that approved again too. New text (a reply) is approved like any.
+    "repeat_needs_approval": False,
 }
 
 

@@ -1,4 +1,5 @@
 """Notices and their messages as plain dicts (the API and the pages' JSON), and the compose preview."""
+from flask import current_app
 from sqlalchemy import select
 
 from notifier.accounts.models import User
@@ -99,7 +100,7 @@ def preview(body, reply_mode="none", audience=None, reply_deadline=None, notice=
     total = sum(t.segments for t in texts) if uses else longest.segments * len(sendable)
     limit = rendering.max_segments()
     if longest.segments > limit:
-        errors["body"] = [_too_long(longest.segments, limit)]
+        errors["body"] = [rendering.too_long(longest, limit)]
     example = rendering.render_text(body or "", sample, reply_mode, code, reply_deadline)
     return {"ok": not errors, "errors": errors, **crowd.to_dict(),
             "longest": {"chars": longest.chars, "encoding": longest.encoding, "segments": longest.segments},
@@ -107,11 +108,65 @@ def preview(body, reply_mode="none", audience=None, reply_deadline=None, notice=
             "example": {"name": sample.name if sample else None, "text": example}}
 
 
-def _too_long(segments, limit):
-    from flask_babel import gettext as _
-
-    return _("The text is %(segments)s segments long; the most allowed is %(limit)s.", segments=segments, limit=limit)
-
-
 def get_notice(notice_id):
     return db.session.get(Notice, notice_id) if 0 < notice_id < 2**31 else None
+
+
+SAMPLES = 6  # recipients an approver can switch the example text to
+
+
+def outgoing(notice, sample_id=None, now=None):
+    """What approving the notice would send, for the approver to judge: the text as one real
+    recipient gets it (`sample_id`, else the first; a few others to switch to), how many get it
+    and who is skipped and why, the segments in all, the gateway that would carry it and when
+    it would start (its schedule, held past quiet hours unless urgent)."""
+    from notifier.gateways.health import get_registry, views
+    from notifier.notices.audience import skip_reason
+    from notifier.notices.schedule import quiet_until, send_after
+    from notifier.timeutil import parse_quiet_hours, utcnow
+
+    now = now or utcnow()
+    crowd = resolve(notice.audience or {})
+    sendable = crowd.sendable()
+    sample = next((r for r in sendable if r.id == sample_id), sendable[0] if sendable else None)
+    code = notice.reply_code
+    personal = bool(rendering.placeholders_in(notice.body))
+    texts = {}
+    for row in (sendable if personal else sendable[:1]):
+        texts[row.id] = rendering.measure(rendering.render_text(notice.body, row, notice.reply_mode, code,
+                                                                notice.reply_deadline))
+    example = texts.get(sample.id) if sample is not None and personal else next(iter(texts.values()), None)
+    if example is None:
+        example = rendering.measure(rendering.render_text(notice.body, None, notice.reply_mode, code,
+                                                          notice.reply_deadline))
+    total = sum(t.segments for t in texts.values()) if personal else example.segments * len(sendable)
+    longest = max(texts.values(), key=lambda t: (t.segments, t.chars)) if texts else example
+
+    # The gateway each number would go to now, by the configured routes and the gateways' health.
+    gateways = {}
+    try:
+        registry, states = get_registry(), views()
+        for row in sendable:
+            name = registry.choose(row.phone, states)
+            gateways[name] = gateways.get(name, 0) + 1
+    except Exception:  # noqa: BLE001  (a gateway misconfiguration must not hide what would be sent)
+        db.session.rollback()
+        gateways = {}
+
+    start = send_after(notice, now)
+    held = None if notice.urgent else quiet_until(max(notice.scheduled_at or now, now))
+    window = parse_quiet_hours(current_app.config.get("QUIET_HOURS"))
+    return {
+        "recipients": len(sendable),
+        "skipped": [{"id": r.id, "name": r.name, "reason": skip_reason(r)} for r in crowd.rows
+                    if skip_reason(r)],
+        "sample": {"id": sample.id, "name": sample.name} if sample is not None else None,
+        "others": [{"id": r.id, "name": r.name} for r in sendable[:SAMPLES]],
+        "text": example.text, "chars": example.chars, "encoding": example.encoding,
+        "segments": example.segments, "longest_segments": longest.segments, "total_segments": total,
+        "personal": personal,
+        "gateways": sorted(gateways.items(), key=lambda item: -item[1]),
+        "scheduled_at": notice.scheduled_at, "starts_at": start, "held_by_quiet_hours": held is not None,
+        "quiet_hours": f"{window[0]:%H:%M}-{window[1]:%H:%M}" if window else None,
+        "urgent": notice.urgent,
+    }

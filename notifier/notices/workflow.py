@@ -224,6 +224,21 @@ def _template_problems(notice, audience, code):
             who = getattr(deputy, "name", None) or ""
             return {"params": [_("For %(name)s: %(problem)s", name=who, problem=problem)]}
     return {}
+def check_before_saving(data, submitting=False):
+    """NoticeInvalid, before anything is written, for a notice that could not go out as given:
+    too long, a time already past, and (when it is to be submitted now) nobody to send to. The
+    compose page saves nothing then, so a failed submission leaves no stray draft behind."""
+    probe = Notice(status=DRAFT, **notice_fields(data))  # never added to the session
+    code = None
+    if probe.reply_mode != "none":
+        code = allocate_reply_code()  # the code it would get now, for the length of the instruction
+        db.session.rollback()  # release the allocation lock; nothing was written
+    try:
+        check_sendable(probe, code)
+    except NoticeInvalid as exc:
+        errors = exc.errors if submitting else {k: v for k, v in exc.errors.items() if k != "audience"}
+        if errors:
+            raise NoticeInvalid(errors) from None
 
 
 # --- transitions ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Remind the deputies who have not replied: a follow-up notice to exactly them, through the
-notices workflow (approval applies unless the admin setting lets reminders go without it), by
-hand or automatically a set number of hours before the deadline (the beat task)."""
+"""Remind the deputies who have not replied: a follow-up of the notice to exactly them
+(notifier.notices.followups: it repeats approved text, so it goes on the composer's word unless
+the office wants repeats approved again), by hand or automatically a set number of hours before
+the deadline (the beat task)."""
 import logging
 from datetime import timedelta
 
@@ -9,8 +10,8 @@ from sqlalchemy import exists, select
 
 from notifier.audit.service import record
 from notifier.extensions import db
-from notifier.notices import workflow
-from notifier.notices.models import COMPLETED, PENDING_APPROVAL, SENDING, Notice
+from notifier.notices import followups, workflow
+from notifier.notices.models import COMPLETED, REMINDER, SENDING, Notice
 from notifier.replies.models import Reminder
 from notifier.replies.service import non_responders
 from notifier.replies.settings import get_setting
@@ -44,6 +45,12 @@ def remind(notice, actor, automatic=False, now=None):
     deputy_ids = non_responders(notice.id)
     if not deputy_ids:
         raise ReminderError(_("Everybody has replied; there is nobody to remind."))
+    def note(follow):
+        db.session.add(Reminder(notice_id=notice.id, reminder_notice_id=follow.id, automatic=automatic,
+                                deputy_count=len(deputy_ids), created_by_id=actor.id))
+        record("notice.remind", notice, actor=actor, reminder_id=follow.id, deputies=len(deputy_ids),
+               automatic=automatic)
+
     data = {
         "title": f"{notice.title}（提醒）"[:200], "body": REMINDER_PREFIX + notice.body,
         "category": notice.category, "source": notice.source, "audience": {"deputy_ids": deputy_ids},
@@ -53,17 +60,9 @@ def remind(notice, actor, automatic=False, now=None):
         # A template-only gateway sends the approved text as it is: the reminder is the same
         # template (nothing can be put before it), to the same few deputies.
         data.update(template=notice.template.code, params=notice.template_params or {})
-    follow = workflow.create_notice(data, actor)
-    db.session.add(Reminder(notice_id=notice.id, reminder_notice_id=follow.id, automatic=automatic,
-                            deputy_count=len(deputy_ids), created_by_id=actor.id))
-    record("notice.remind", notice, actor=actor, reminder_id=follow.id, deputies=len(deputy_ids),
-           automatic=automatic)
-    db.session.commit()
-    workflow.submit(follow, actor)
-    if follow.status == PENDING_APPROVAL and get_setting("reminders_without_approval"):
-        record("notice.approve", follow, actor="system", reason="reminders without approval")
-        workflow._start(follow, approver=None)  # the same step submit takes when approval is off
-    return follow
+    return followups.create(notice, REMINDER, data, actor, on_created=note,
+                            approved_without="reminders without approval" if get_setting("reminders_without_approval")
+                            else None)
 
 
 def due_for_auto_reminder(now=None):

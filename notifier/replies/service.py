@@ -205,14 +205,20 @@ def tally_counts(notice_id):
 
 
 def non_responders(notice_id):
-    """Ids of the deputies sent the notice who have not answered and can still be texted."""
+    """Ids of the deputies sent the notice who have not answered and can still be texted (not
+    those whose number the carrier says does not exist)."""
     sent = set(recipients(notice_id))
     answered = set(answers(notice_id))
     if not sent - answered:
         return []
     textable = set(db.session.scalars(select(Deputy.id).where(
         Deputy.id.in_(sorted(sent - answered)), Deputy.active.is_(True), Deputy.opted_out.is_(False))))
-    return sorted(textable)
+    # A number the carrier says does not exist gets no reminder: it could not get one either.
+    from notifier.reports.errors import NO_SUCH_NUMBER
+
+    dead = set(db.session.scalars(select(Message.deputy_id).where(
+        Message.notice_id == notice_id, Message.error_code.in_(sorted(NO_SUCH_NUMBER)))))
+    return sorted(textable - dead)
 
 
 # --- staff marks ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ A reply threads to:
    (before its deadline, or within REPLY_OPEN_DAYS of sending when it has none);
 3. else, within REPLY_LATE_DAYS after a deadline, the most recent such notice (the reply is late);
 4. else none.
-A reminder's replies count for the notice it reminds of.
+A follow-up's replies (a reminder's, a resend's) count for the notice it follows up.
 """
 from datetime import timedelta
 
@@ -49,11 +49,13 @@ def _sent_to(deputy_id):
 
 
 def original(notice):
-    """The notice a reminder reminds of (a reminder of a reminder leads to the first one)."""
+    """The notice a follow-up (a reminder, a resend) belongs to; a follow-up of a follow-up leads
+    to the first one."""
     seen = set()
     while notice is not None and notice.id not in seen:
         seen.add(notice.id)
-        parent = db.session.scalar(select(Reminder.notice_id).where(Reminder.reminder_notice_id == notice.id))
+        parent = notice.parent_id or db.session.scalar(
+            select(Reminder.notice_id).where(Reminder.reminder_notice_id == notice.id))
         if parent is None:
             return notice
         notice = db.session.get(Notice, parent)

@@ -110,6 +110,13 @@ CODES.update({e.code: e for e in (
        _l("ALIYUN_ACCESS_KEY_SECRET does not match the AccessKey; an administrator must fix it."), ours=True),
 )})
 TRANSIENT_CODES = frozenset(code for code, info in CODES.items() if info.transient)
+# The carrier or the gateway says the number itself cannot take texts: texting it again (a
+# reminder, a resend) only costs money until the roster is corrected.
+NO_SUCH_NUMBER = frozenset({"21211", "21614", "30005", "30006"})
+
+
+def number_does_not_exist(code):
+    return str(code or "") in NO_SUCH_NUMBER
 GAVE_UP = "gave up after"  # the delivery engine's reason when transient errors used up the attempts
 
 

@@ -15,13 +15,15 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
 
 from notifier.delivery.models import Message
 from notifier.extensions import db
 from notifier.reports.config import conf
+from notifier.reports.errors import explain
 from notifier.reports.log import level_labels, log_query, message_rows
-from notifier.roster.exporter import escape_cell
+from notifier.roster.exporter import escape_cell, escape_xlsx_cell
 from notifier.roster.models import LEVEL_CODES
 
 FORMATS = ("csv", "xlsx")
@@ -53,17 +55,23 @@ def _zone():
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
-def cells(row, zone=None, levels=None):
-    """One exported row, every text cell escaped."""
+def cells(row, zone=None, levels=None, escape=escape_cell):
+    """One exported row, every text cell escaped. The error column says what the code means when
+    the gateway gave only a code."""
     reply = row["reply"] or {}
     zone = zone or _zone()
     levels = levels or _level_names()
     values = [row["id"], row["notice_id"] or "", row["notice_title"] or "", row["name"] or "",
               "、".join(levels.get(c, c) for c in row["levels"]), row["to"], row["status_label"], row["segments"], row["attempts"],
               *(_when(row[k], zone) for k in ("created_at", "queued_at", "sent_at", "delivered_at", "failed_at")),
-              row["error_code"] or "", row["error_message"] or "",
+              row["error_code"] or "", row["error_message"] or _error_title(row["error_code"]),
               reply.get("kind_label", ""), reply.get("body", ""), _when(reply.get("received_at"), zone)]
-    return [escape_cell(v) for v in values]
+    return [escape(v) for v in values]
+
+
+def _error_title(code):
+    info = explain(code)
+    return str(info.title) if info is not None else ""
 
 
 def batches(query, mask=None, batch=None):
@@ -105,17 +113,26 @@ def csv_chunks(query, mask=None):
 
 
 def write_xlsx(query, path, mask=None, title=None):
-    """Write the rows to an XLSX file at `path` (write_only: rows are flushed to disk as added)."""
+    """Write the rows to an XLSX file at `path` (write_only: rows are flushed to disk as added).
+    Text cells are text-typed, so a phone number needs no apostrophe in front of it."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=(title or _("Messages"))[:31])
     sheet.append([escape_cell(h) for h in headers()])
     count, zone, levels = 0, _zone(), _level_names()
     for rows in batches(query, mask):
         for row in rows:
-            sheet.append(cells(row, zone, levels))
+            sheet.append([_text_cell(sheet, v) for v in cells(row, zone, levels, escape=escape_xlsx_cell)])
             count += 1
     workbook.save(path)
     return count
+
+
+def _text_cell(sheet, value):
+    if not isinstance(value, str) or not value:
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"  # text, never a formula
+    return cell
 
 
 def xlsx_chunks(query, mask=None, title=None):

@@ -21,8 +21,8 @@ from notifier.delivery.models import (
     Message,
 )
 from notifier.extensions import db
-from notifier.notices import workflow
-from notifier.notices.models import COMPLETED, Notice
+from notifier.notices import followups, workflow
+from notifier.notices.models import COMPLETED, RESEND, Notice
 from notifier.notices.models import SENDING as NOTICE_SENDING
 from notifier.reports import errors as error_table
 from notifier.reports import replies
@@ -184,13 +184,53 @@ def retryable_deputies(notice_id):
 
 
 def retry_notices(notice_id):
-    """Ids of the follow-up notices made by "retry failed" for this notice (from the audit trail)."""
-    from notifier.audit.models import AuditEvent
+    """Ids of the follow-up notices made by "retry failed" for this notice."""
+    return [n.id for n in followups.of(notice_id, RESEND)]
 
-    rows = db.session.scalars(select(AuditEvent.detail).where(
-        AuditEvent.action == "notice.retry_failed", AuditEvent.target_type == "notices",
-        AuditEvent.target_id == str(notice_id))).all()
-    return sorted({d.get("retry_notice_id") for d in rows if isinstance(d, dict) and d.get("retry_notice_id")})
+
+def unreached(notice_id):
+    """Who the notice did not reach, for a call list: the deputies whose text failed or was not
+    delivered and who were not reached by a resend since. [{"message_id", "deputy_id", "name",
+    "to", "status", "error_code", "error_message", "no_such_number"}], by name."""
+    rows = db.session.execute(
+        select(Message.id, Message.deputy_id, Message.to, Message.status, Message.error_code, Message.error_message,
+               Deputy.name)
+        .join(Deputy, Deputy.id == Message.deputy_id, isouter=True)
+        .where(Message.notice_id == notice_id, Message.status.in_((FAILED, UNDELIVERED)))
+        .order_by(Deputy.name, Message.id)).all()
+    resends = retry_notices(notice_id)
+    reached = set()
+    if resends and rows:
+        reached = set(db.session.scalars(select(Message.deputy_id).where(
+            Message.notice_id.in_(resends), Message.status == DELIVERED)))
+    return [{"message_id": r.id, "deputy_id": r.deputy_id, "name": r.name, "to": r.to, "status": r.status,
+             "error_code": r.error_code, "error_message": r.error_message,
+             "no_such_number": error_table.number_does_not_exist(r.error_code)}
+            for r in rows if r.deputy_id not in reached]
+
+
+def resend_message(message, actor):
+    """Send one deputy's failed text of a notice again, as a resend follow-up of that notice (the
+    approved text again: it goes on the composer's word unless repeats need approval)."""
+    if not actor.can("compose"):
+        raise workflow.NotAllowed(_("Your role does not allow sending notices."))
+    notice = db.session.get(Notice, message.notice_id) if message.notice_id else None
+    if notice is None or message.status not in (FAILED, UNDELIVERED) or message.deputy_id is None:
+        raise workflow.WorkflowError(_("Only a notice's text that failed or was not delivered can be sent again."))
+    deputy = db.session.get(Deputy, message.deputy_id)
+    if deputy is None or not deputy.active or deputy.opted_out:
+        raise workflow.WorkflowError(_("This deputy has opted out or is inactive and cannot be texted."))
+
+    def note(follow):
+        record("notice.retry_failed", notice, actor=actor, retry_notice_id=follow.id, deputies=1,
+               message_id=message.id)
+
+    return followups.create(notice, RESEND, {
+        "title": f"{notice.title}（重发）"[:200], "body": notice.body, "category": notice.category,
+        "source": notice.source, "audience": {"deputy_ids": [deputy.id]}, "reply": notice.reply_mode,
+        "reply_deadline": notice.reply_deadline if notice.reply_deadline and notice.reply_deadline > utcnow()
+        else None, "urgent": notice.urgent,
+    }, actor, on_created=note)
 
 
 class NothingToRetry(workflow.WorkflowError):
@@ -198,9 +238,10 @@ class NothingToRetry(workflow.WorkflowError):
 
 
 def retry_failed(notice, actor):
-    """Send the transiently failed texts again, as a follow-up notice to exactly those deputies,
-    through the ordinary workflow: it waits for approval when approval is required, and is sent at
-    once when it is not. Delivered texts are never sent again. Returns the follow-up notice."""
+    """Send the transiently failed texts again, as a follow-up of the notice to exactly those
+    deputies: it repeats approved text, so it goes on the composer's word unless the office wants
+    repeats approved again (notifier.notices.followups). Delivered texts are never sent again.
+    Returns the follow-up notice."""
     if not actor.can("compose"):
         raise workflow.NotAllowed(_("Your role does not allow sending notices."))
     if notice.status not in (NOTICE_SENDING, COMPLETED):
@@ -208,14 +249,13 @@ def retry_failed(notice, actor):
     deputy_ids = retryable_deputies(notice.id)
     if not deputy_ids:
         raise NothingToRetry(_("No text failed for a reason worth retrying."))
-    follow = workflow.create_notice({
+    def note(follow):
+        record("notice.retry_failed", notice, actor=actor, retry_notice_id=follow.id, deputies=len(deputy_ids))
+
+    return followups.create(notice, RESEND, {
         "title": f"{notice.title}（重发）"[:200], "body": notice.body, "category": notice.category,
         "source": notice.source, "audience": {"deputy_ids": deputy_ids}, "reply": notice.reply_mode,
         # A deadline already passed cannot be submitted again: the retry then asks without one.
         "reply_deadline": notice.reply_deadline if notice.reply_deadline and notice.reply_deadline > utcnow()
         else None, "urgent": notice.urgent,
-    }, actor)
-    record("notice.retry_failed", notice, actor=actor, retry_notice_id=follow.id, deputies=len(deputy_ids))
-    db.session.commit()
-    workflow.submit(follow, actor)
-    return follow
+    }, actor, on_created=note)

@@ -7,6 +7,7 @@ removes exactly that apostrophe again. Numbers are written as text in the nation
 """
 import csv
 import io
+import re
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -38,6 +39,18 @@ def escape_cell(value):
     if isinstance(value, str) and _needs_escape(value):
         return "'" + value
     return value
+
+
+# A number in E.164 is digits after a "+": in a text-typed XLSX cell it can never run as a
+# formula, so it is written as it is, without the apostrophe that shows in the cell.
+E164 = re.compile(r"\+\d{6,15}")
+
+
+def escape_xlsx_cell(value):
+    """escape_cell for a text-typed XLSX cell: the same, except that a phone number stays as it is."""
+    if isinstance(value, str) and E164.fullmatch(value):
+        return value
+    return escape_cell(value)
 
 
 def unescape_cell(value):
@@ -97,7 +110,7 @@ def _xlsx_bytes(rows, sheet_title, notes=()):
             if value in (None, ""):
                 cells.append(None)  # an empty cell, not an empty string
                 continue
-            cell = WriteOnlyCell(sheet, value=escape_cell(value))
+            cell = WriteOnlyCell(sheet, value=escape_xlsx_cell(value))
             cell.data_type = "s"  # text, always: never a formula, never a number
             cell.number_format = "@"
             cells.append(cell)

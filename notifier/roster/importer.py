@@ -143,7 +143,8 @@ def _decode(data):
     try:
         return data.decode("gb18030")  # what Chinese Excel writes for "CSV"
     except UnicodeDecodeError:
-        raise RosterFileError(_("The file is neither UTF-8 nor GB18030 text.")) from None
+        raise RosterFileError(_("The file's characters cannot be read. Save it as a CSV file in UTF-8 or GB18030, "
+                                "or upload the Excel file itself.")) from None
 
 
 def _csv_rows(data):

@@ -1,5 +1,4 @@
 """Admin pages for staff accounts, API tokens and the audit trail (administrators only)."""
-import json
 
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_admin import expose
@@ -23,7 +22,7 @@ from notifier.accounts.service import (
     reset_password,
     revoke_token,
 )
-from notifier.audit.labels import action_label, target_label
+from notifier.audit.labels import action_label, detail_items, target_label
 from notifier.audit.models import AuditEvent
 from notifier.audit.service import record
 from notifier.extensions import db
@@ -249,10 +248,23 @@ class TokenView(ProtectedModelView):
 
 
 def _detail(view, context, model, name):
-    if not model.detail:
+    """The details as a short list of words, not JSON."""
+    items = detail_items(model.detail)
+    if not items:
         return ""
-    text = json.dumps(model.detail, ensure_ascii=False, sort_keys=True, default=str)
-    return Markup("<code class=\"text-wrap\">{}</code>").format(text)
+    rows = Markup("").join(Markup("<li><span class=\"text-muted\">{}</span> {}</li>").format(
+        f"{label}:" if label else "", value) for label, value in items)
+    return Markup("<ul class=\"list-unstyled small mb-0 audit-detail\">{}</ul>").format(rows)
+
+
+def _actor_name(view, context, model, name):
+    """People by their display name (the login name on hover); the platform as "System"."""
+    if model.actor == "system" and not model.user_id:
+        return _l("System")
+    user = db.session.get(User, model.user_id) if model.user_id else None
+    if user is None:
+        return model.actor
+    return Markup('<span title="{}">{}</span>').format(user.username, str(user))
 
 
 def _target(view, context, model, name):
@@ -292,7 +304,7 @@ class AuditView(FreshFilterOptionsMixin, ProtectedModelView):
     }
     column_sortable_list = ("at", "actor", "action")
     column_default_sort = [("at", True), ("id", True)]
-    column_formatters = {"detail": _detail, "target": _target, "action": _action}
+    column_formatters = {"detail": _detail, "target": _target, "action": _action, "actor": _actor_name}
     column_type_formatters = TYPE_FORMATTERS
     column_filters = (
         FilterEqual(AuditEvent.actor, _l("Actor"), options=db_options(_actor_options)),

@@ -71,11 +71,11 @@ class HomeView(ProtectedMixin, AdminIndexView):
 
     @expose("/")
     def index(self):
-        from notifier.web.home import roster_overview
+        from notifier.web.home import roster_overview, work_items
 
         if not current_user.can("view"):
             for permission, endpoint in DUTY_HOMES.items():
                 if current_user.can(permission):
                     return redirect(url_for(endpoint))
             abort(403)
-        return self.render("admin/home.html", overview=roster_overview())
+        return self.render("admin/home.html", overview=roster_overview(), work=work_items(current_user))

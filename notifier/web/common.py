@@ -74,6 +74,14 @@ def join_list(items, labels=None):
     return separator.join(str(labels.get(item, item) if labels else item) for item in items)
 
 
+def readable_json(value):
+    """Raw data (a gateway's callback) as indented JSON with its characters, not \\u escapes;
+    autoescaping then makes it safe to show."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
+
+
 def local_datetime(value):
     """Stored times are UTC; people read them in the configured TIMEZONE."""
     if value is None or value == "":

@@ -22,21 +22,28 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from notifier.accounts.models import User
+from notifier.audit.labels import REASON_LABELS as AUDIT_REASON_LABELS
+from notifier.audit.labels import action_label, detail_items
 from notifier.audit.models import AuditEvent
 from notifier.delivery.models import FINAL_STATUSES
 from notifier.delivery.models import STATUSES as MESSAGE_STATUSES
 from notifier.extensions import db
-from notifier.notices import rendering, templates, workflow
+from notifier.notices import followups, rendering, templates, workflow
 from notifier.notices.dispatch import counts
 from notifier.notices.models import (
+    APPROVED,
     CANCELLED,
     CATEGORIES,
     CATEGORY_LABELS,
     COMPLETED,
+    DRAFT,
     OPEN_STATUSES,
     PENDING_APPROVAL,
+    REJECTED,
     REPLY_LABELS,
     REPLY_MODES,
+    SCHEDULED,
+    SENDING,
     SOURCE_LABELS,
     SOURCES,
     STATUS_LABELS,
@@ -44,7 +51,7 @@ from notifier.notices.models import (
     Notice,
 )
 from notifier.notices.settings import approval_required, set_setting
-from notifier.notices.summary import get_notice, message_to_dict, messages_query, preview
+from notifier.notices.summary import get_notice, message_to_dict, messages_query, outgoing, preview
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, DeputyGroup, Tag
 from notifier.timeutil import utcnow
 from notifier.web.base import ProtectedView, SecureForm
@@ -55,6 +62,8 @@ from notifier.web.common import (
     local_day_bounds,
     number_mask,
 )
+from notifier.web.gateway_views import gateway_label
+from notifier.web.roster_views import display_phone
 
 MESSAGE_STATUS_LABELS = {
     "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
@@ -66,6 +75,8 @@ AUDIT_LABELS = {
     "notice.approve": _l("Approved"), "notice.reject": _l("Rejected"), "notice.schedule": _l("Scheduled"),
     "notice.due": _l("Scheduled time reached"), "notice.send": _l("Sending started"),
     "notice.complete": _l("Completed"), "notice.cancel": _l("Cancelled"),
+    "notice.remind": _l("Reminder sent to those who had not replied"), "notice.retry_failed": _l("Failed texts resent"),
+    "export.notice": _l("Delivery list exported"),
 }
 # The notice's fields as an edit lists them in the history ("Edited · 张三: Text, Audience").
 FIELD_LABELS = {
@@ -76,6 +87,7 @@ FIELD_LABELS = {
 }
 # Reasons the outbox stores in English (they are data); shown translated.
 REASON_LABELS = {"opted out": _l("Opted out"), "inactive": _l("Inactive"), "notice cancelled": _l("Notice cancelled")}
+BEFORE_DISPATCH = (DRAFT, PENDING_APPROVAL, REJECTED, APPROVED, SCHEDULED)
 PAGE_MESSAGES = 200  # recipients shown on the notice page (the API pages through all of them)
 
 assets = Blueprint("notice_assets", __name__, static_folder="static", static_url_path="/_notices")
@@ -132,7 +144,7 @@ def _fill_choices(form):
         DeputyGroup.kind, DeputyGroup.name))]
     rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
     mask = number_mask()
-    form.deputy_ids.choices = [(r.id, f"{r.name} {mask(r.phone)}") for r in rows]
+    form.deputy_ids.choices = [(r.id, f"{r.name} {display_phone(mask(r.phone))}") for r in rows]
     form.template.choices = [("", _("None: write the text"))] + [
         (t.code, f"{t.code} {t.name or t.text[:20]}") for t in templates.approved_templates()]
 
@@ -222,9 +234,18 @@ def history(notice):
         detail = event.detail or {}
         if event.action == "notice.update":  # every editor and what they changed stays on record
             return join_list(detail.get("changed") or [], FIELD_LABELS)
-        return detail.get("reason") or ""
+        if event.action in ("notice.remind", "notice.retry_failed"):
+            follow = detail.get("reminder_id") or detail.get("retry_notice_id")
+            return _("#%(id)s to %(n)s deputies", id=follow, n=detail.get("deputies", 0)) if follow else ""
+        if event.action.startswith("export."):
+            return join_list([value for _label, value in detail_items({"format": detail.get("format")})])
+        if event.action == "notice.schedule" and detail.get("send_after"):
+            return _("from %(when)s", when=local_datetime(datetime.fromisoformat(detail["send_after"])))
+        reason = detail.get("reason")
+        return str(AUDIT_REASON_LABELS.get(reason, reason)) if reason else ""
 
-    return [{"action": e.action, "at": local_datetime(e.at), "label": str(AUDIT_LABELS.get(e.action, e.action)),
+    return [{"action": e.action, "at": local_datetime(e.at),
+             "label": str(AUDIT_LABELS.get(e.action) or action_label(e.action)),
              "who": who(e), "reason": reason(e)} for e in events]
 
 
@@ -243,7 +264,9 @@ def progress(notice):
         "history": history(notice),  # the page follows steps taken meanwhile (sending started, completed)
         "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
         and notice.status not in workflow.EDITABLE,
-        "messages": [{**message_to_dict(m, mask), "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
+        # Numbers as the roster writes them (138 0013 8000), masked for masked roles.
+        "messages": [{**message_to_dict(m, mask), "to": display_phone(mask(m.to)),
+                      "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
                       "error_message": error_text(m),
                       **{k: local_datetime(getattr(m, k)) for k in ("queued_at", "sent_at", "delivered_at",
                                                                     "failed_at", "updated_at")}}
@@ -258,6 +281,18 @@ def error_text(message):
     if message.error_code in CODES:
         return f"{message.error_code} {CODES[message.error_code].title}"
     return str(REASON_LABELS.get(message.error_message, message.error_message or ""))
+
+
+def _unreached(notice):
+    """The call list on the notice page: who it did not reach (numbers masked for masked roles)."""
+    if notice.status not in (SENDING, COMPLETED, CANCELLED):
+        return []
+    from notifier.reports.report import unreached
+    from notifier.web.report_views import error_label
+
+    mask = number_mask()
+    return [{**r, "to": mask(r["to"]), "error": error_label(r["error_code"], r["error_message"])}
+            for r in unreached(notice.id)]
 
 
 def notice_or_404(notice_id):
@@ -278,6 +313,24 @@ def follow_up(make, notice, actor):
         return None, exc
 
 
+def notice_list_query(args):
+    """The notice list's query for its filters (the home page counts with the same one)."""
+    query = select(Notice).order_by(Notice.id.desc())
+    for key, choices in (("status", STATUSES), ("category", CATEGORIES), ("source", SOURCES)):
+        if args.get(key) in choices:
+            query = query.where(getattr(Notice, key) == args[key])
+    if str(args.get("author", "")).isdigit():
+        query = query.where(Notice.created_by_id == int(args["author"]))
+    for key, op in (("from", "ge"), ("until", "lt")):
+        try:
+            day = date.fromisoformat(args.get(key, ""))
+        except ValueError:
+            continue
+        start, end = local_day_bounds(day)
+        query = query.where(Notice.created_at >= start if op == "ge" else Notice.created_at < end)
+    return query
+
+
 class NoticesView(ProtectedView):
     permission = "view"
 
@@ -288,19 +341,7 @@ class NoticesView(ProtectedView):
     @expose("/")
     def index(self):
         args = request.args
-        query = select(Notice).order_by(Notice.id.desc())
-        for key, choices in (("status", STATUSES), ("category", CATEGORIES), ("source", SOURCES)):
-            if args.get(key) in choices:
-                query = query.where(getattr(Notice, key) == args[key])
-        if args.get("author", "").isdigit():
-            query = query.where(Notice.created_by_id == int(args["author"]))
-        for key, op in (("from", "ge"), ("until", "lt")):
-            try:
-                day = date.fromisoformat(args.get(key, ""))
-            except ValueError:
-                continue
-            start, end = local_day_bounds(day)
-            query = query.where(Notice.created_at >= start if op == "ge" else Notice.created_at < end)
+        query = notice_list_query(args)
         notices = db.session.scalars(query.limit(500)).all()
         authors = db.session.execute(select(User.id, User.username).where(
             User.id.in_(select(Notice.created_by_id))).order_by(User.username)).all()
@@ -326,21 +367,31 @@ class NoticesView(ProtectedView):
         _fill_choices(form)
         template, params = _chosen_template(form, notice)
         param_errors = {}
-        if request.method == "GET" and notice is not None:
+        hours = current_app.config.get("QUIET_HOURS")
+        if hours:  # say when the quiet hours are, so "urgent" is chosen knowingly
+            form.urgent.description = _("Urgent notices are sent during the quiet hours (%(hours)s) too.", hours=hours)
+        source = notice
+        if request.method == "GET" and notice is None and request.args.get("copy", type=int):
+            source = get_notice(request.args.get("copy", type=int))  # a new notice starting from an old one
+        if request.method == "GET" and source is not None:
+            copying = source is not notice  # a copy takes what it says and whom to, not its old times
             form.process(data={
-                "title": notice.title, "body": notice.body, "category": notice.category, "source": notice.source,
-                "levels": notice.audience.get("levels", []), "tags": notice.audience.get("tags", []),
-                "groups": notice.audience.get("groups", []),
-                "deputy_ids": notice.audience.get("deputy_ids", []), "reply": notice.reply_mode,
-                "reply_deadline": _to_local(notice.reply_deadline), "scheduled_at": _to_local(notice.scheduled_at),
-                "urgent": notice.urgent, "meeting_at": _to_local(notice.meeting_at),
-                "meeting_place": notice.meeting_place})
+                "title": source.title, "body": source.body, "category": source.category, "source": source.source,
+                "levels": source.audience.get("levels", []), "tags": source.audience.get("tags", []),
+                "groups": source.audience.get("groups", []),
+                "deputy_ids": source.audience.get("deputy_ids", []), "reply": source.reply_mode,
+                "reply_deadline": None if copying else _to_local(source.reply_deadline),
+                "scheduled_at": None if copying else _to_local(source.scheduled_at), "urgent": source.urgent,
+                "meeting_at": None if copying else _to_local(source.meeting_at),
+                "meeting_place": source.meeting_place})
         elif request.method == "GET" and request.args.get("group", "").isdigit():
             form.groups.data = [int(request.args["group"])]  # "compose a notice to this group"
         if form.validate_on_submit():
             actor = current_user._get_current_object()
             try:
                 data = _form_data(form, template, params) if template is not None else _form_data(form)
+                if template is None:  # a templated notice is checked per deputy when it is submitted
+                    workflow.check_before_saving(data, submitting=request.form.get("then") == "submit")
                 if notice is None:
                     notice = workflow.create_notice(data, actor)
                 else:
@@ -387,8 +438,13 @@ class NoticesView(ProtectedView):
         notice = notice_or_404(notice_id)
         groups = db.session.scalars(select(DeputyGroup).where(
             DeputyGroup.id.in_(notice.audience.get("groups") or [])).order_by(DeputyGroup.name)).all()
+        # Until its texts are written, the page shows what approving it would send.
+        ahead = outgoing(notice, request.args.get("sample", type=int)) if notice.status in BEFORE_DISPATCH else None
         return self.render("notices/show.html", notice=notice, steps=allowed_steps(notice), progress=progress(notice),
-                           reject_form=RejectForm(), level_labels=LEVEL_LABELS, audience_groups=groups)
+                           reject_form=RejectForm(), level_labels=LEVEL_LABELS, audience_groups=groups, outgoing=ahead,
+                           reason_labels=REASON_LABELS, gateway_label=gateway_label,
+                           parent=followups.root(notice) if notice.parent_id else None,
+                           follow_ups=followups.of(notice.id), unreached=_unreached(notice))
 
     @expose("/<int:notice_id>/progress")
     def progress_json(self, notice_id):
@@ -430,14 +486,24 @@ def waiting_approvals():
     return db.session.scalar(select(func.count()).select_from(Notice).where(Notice.status == PENDING_APPROVAL))
 
 
+def approval_queue_query(user=None):
+    """Notices waiting for approval, oldest first; with `user`, only those they may decide on
+    (four eyes: not the ones they wrote or last changed)."""
+    query = select(Notice).where(Notice.status == PENDING_APPROVAL).order_by(Notice.submitted_at, Notice.id)
+    if user is not None:
+        for column in (Notice.created_by_id, Notice.last_edited_by_id):
+            query = query.where((column != user.id) | column.is_(None))
+    return query
+
+
 class ApprovalsView(ProtectedView):
     permission = "approve"
 
     @expose("/")
     def index(self):
-        notices = db.session.scalars(select(Notice).where(Notice.status == PENDING_APPROVAL)
-                                     .order_by(Notice.submitted_at)).all()
-        return self.render("notices/queue.html", notices=notices, approval_required=approval_required())
+        mine = request.args.get("mine") == "1"
+        notices = db.session.scalars(approval_queue_query(current_user if mine else None)).all()
+        return self.render("notices/queue.html", notices=notices, approval_required=approval_required(), mine=mine)
 
     @expose("/settings", methods=("POST",))
     def settings(self):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from notifier.delivery.models import STATUS_LABELS as MESSAGE_STATUS_LABELS
 from notifier.extensions import db
-from notifier.notices import workflow
+from notifier.notices import followups, workflow
 from notifier.notices.models import Notice
 from notifier.replies import reminders
 from notifier.replies.models import KIND_LABELS, KINDS, InboundMessage, Reminder
@@ -36,12 +36,32 @@ def _actor():
 
 def reply_tally(notice):
     """For the notice page: the tallies with names, the reminders sent, and whether the user may remind."""
-    if notice.reply_mode == "none":
-        return None
+    if notice.parent_id is not None:
+        return None  # a follow-up's replies are counted on the notice it follows up, in one tally
+    if notice.reply_mode == "none" or notice.status in ("draft", "pending_approval", "rejected", "approved",
+                                                         "scheduled"):
+        return None  # nobody has been texted yet: the notice page shows what will go out instead
     return {"tally": tally(notice.id), "labels": TALLY_LABELS,
             "reminders": db.session.scalars(select(Reminder).where(Reminder.notice_id == notice.id)
                                             .order_by(Reminder.id)).all(),
             "can_remind": current_user.can("compose") and notice.status in ("sending", "completed")}
+
+
+def inbox_query(args):
+    """The inbox's query for its filters, newest first (the home page counts with the same one)."""
+    query = select(InboundMessage).order_by(InboundMessage.id.desc())
+    show = args.get("show")
+    if show == "unread":
+        query = query.where(InboundMessage.read_at.is_(None))
+    elif show == "unhandled":
+        query = query.where(InboundMessage.handled_at.is_(None))
+    elif show == "unmatched":
+        query = query.where(InboundMessage.deputy_id.is_(None))
+    if args.get("kind") in KINDS:
+        query = query.where(InboundMessage.kind == args["kind"])
+    if str(args.get("notice", "")).isdigit() and int(args["notice"]) < 2**31:
+        query = query.where(InboundMessage.notice_id == int(args["notice"]))
+    return query
 
 
 class RepliesView(ProtectedView):
@@ -50,18 +70,7 @@ class RepliesView(ProtectedView):
     @expose("/")
     def index(self):
         args = request.args
-        query = select(InboundMessage).order_by(InboundMessage.id.desc())
-        show = args.get("show")
-        if show == "unread":
-            query = query.where(InboundMessage.read_at.is_(None))
-        elif show == "unhandled":
-            query = query.where(InboundMessage.handled_at.is_(None))
-        elif show == "unmatched":
-            query = query.where(InboundMessage.deputy_id.is_(None))
-        if args.get("kind") in KINDS:
-            query = query.where(InboundMessage.kind == args["kind"])
-        if args.get("notice", "").isdigit() and int(args["notice"]) < 2**31:
-            query = query.where(InboundMessage.notice_id == int(args["notice"]))
+        query = inbox_query(args)
         rows = db.session.scalars(query.limit(PAGE)).all()
         notices = db.session.execute(select(Notice.id, Notice.title).where(
             Notice.id.in_(select(InboundMessage.notice_id))).order_by(Notice.id.desc())).all()
@@ -119,7 +128,7 @@ class RepliesView(ProtectedView):
             return redirect(url_for("notices.show", notice_id=notice_id))
         flash(_("A reminder to %(n)s deputies was created (%(status)s).", n=len(follow.audience["deputy_ids"]),
                 status=follow.status_label), "success")
-        return redirect(url_for("notices.show", notice_id=follow.id))
+        return redirect(url_for("notices.show", notice_id=notice_id))  # the reminder is listed there
 
     @expose("/deputy/<int:deputy_id>")
     def conversation(self, deputy_id):
@@ -131,6 +140,7 @@ class RepliesView(ProtectedView):
             Notice.id.in_({e.notice_id for e in entries if e.notice_id}))).all())
         unread = [e.id for e in entries if e.direction == "in"]
         return self.render("replies/conversation.html", deputy=deputy, entries=entries, titles=titles,
+                           waiting=followups.waiting_replies(deputy.id),
                            kinds=KIND_LABELS, unread_ids=unread, status_labels=MESSAGE_STATUS_LABELS,
                            direct=bool(get_setting("direct_replies_without_approval")))
 

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from notifier.accounts.models import ROLE_LABELS, ROLES
-from notifier.delivery.models import STATUS_LABELS, STATUSES
+from notifier.delivery.models import STATUS_LABELS, STATUSES, Message
 from notifier.extensions import db
 from notifier.gateways.base import redact
 from notifier.notices import workflow
@@ -108,6 +108,15 @@ def _format():
     if fmt not in export.FORMATS:
         abort(400)
     return fmt
+
+
+def error_label(code, message):
+    """A text's error as staff read it: the known code's title, else what the gateway said."""
+    if code in CODES:
+        return f"{code} {CODES[code].title}"
+    from notifier.web.notice_views import REASON_LABELS
+
+    return str(REASON_LABELS.get(message, message or ""))
 
 
 class DashboardView(ProtectedView):
@@ -207,8 +216,37 @@ class MessageLogView(ProtectedView):
     def export_notice(self, notice_id):
         fmt = _format()
         notice = notice_or_404(notice_id)
-        export.record_export("notice", fmt, _actor(), target=notice)
-        return _stream(fmt, export.notice_query(notice.id), f"notice-{notice.id}", _("Notice %(id)s", id=notice.id))
+        query, stem = export.notice_query(notice.id), f"notice-{notice.id}"
+        if request.args.get("only") == "unreached":  # the call list: who the notice did not reach
+            ids = [r["message_id"] for r in report.unreached(notice.id)]
+            query, stem = query.where(Message.id.in_(ids)).order_by(Message.id), f"notice-{notice.id}-not-reached"
+            export.record_export("notice", fmt, _actor(), target=notice, only="unreached")
+        else:
+            export.record_export("notice", fmt, _actor(), target=notice)
+        return _stream(fmt, query, stem, _("Notice %(id)s", id=notice.id))
+
+    @expose("/notices/<int:notice_id>/not-reached")
+    def unreached_list(self, notice_id):
+        """The call list on a page of its own, to print."""
+        notice = notice_or_404(notice_id)
+        mask = _mask()
+        rows = [{**r, "to": mask(r["to"]), "error": error_label(r["error_code"], r["error_message"])}
+                for r in report.unreached(notice.id)]
+        return self.render("reports/not_reached.html", notice=notice, rows=rows, status_labels=STATUS_LABELS)
+
+    @expose("/<int:message_id>/resend", methods=("POST",))
+    def resend(self, message_id):
+        message = db.session.get(Message, message_id) if message_id < 2**31 else None
+        if message is None:
+            abort(404)
+        follow, refused = follow_up(report.resend_message, message, _actor())
+        if refused:
+            back = redirect(url_for(".show", message_id=message_id))
+            return (back, 403) if isinstance(refused, workflow.NotAllowed) else back
+        flash(_("Follow-up notice #%(id)s to %(n)s deputies is waiting for approval.", id=follow.id, n=1)
+              if follow.status == "pending_approval" else
+              _("Follow-up notice #%(id)s to %(n)s deputies is being sent.", id=follow.id, n=1), "success")
+        return redirect(url_for(".show", message_id=message_id))
 
     @expose("/notices/<int:notice_id>/retry", methods=("POST",))
     def retry(self, notice_id):
@@ -222,7 +260,7 @@ class MessageLogView(ProtectedView):
         else:
             flash(_("Follow-up notice #%(id)s to %(n)s deputies is being sent.", id=follow.id,
                     n=len(follow.audience.get("deputy_ids", []))), "success")
-        return redirect(url_for("notices.show", notice_id=follow.id))
+        return redirect(url_for("notices.show", notice_id=notice_id))  # the resend is listed there
 
 
 def register(admin):

@@ -114,8 +114,15 @@ class TagFilter(BaseSQLAFilter):
 LEVEL_FILTER_INDEX = 0
 
 
-def level_list_url(code):
-    return url_for("deputies.index_view", **{f"flt0_{LEVEL_FILTER_INDEX}": code})
+ACTIVE_FILTER_INDEX = 3
+
+
+def level_list_url(code, active=None):
+    """The roster filtered by level (and by active, when given)."""
+    args = {f"flt0_{LEVEL_FILTER_INDEX}": code}
+    if active is not None:
+        args[f"flt1_{ACTIVE_FILTER_INDEX}"] = "1" if active else "0"
+    return url_for("deputies.index_view", **args)
 
 
 # --- forms ------------------------------------------------------------------------------------
@@ -222,6 +229,7 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         LevelFilter(_l("Level")),  # keep first: LEVEL_FILTER_INDEX
         NoLevelFilter(_l("Level")),
         TagFilter(_l("Tag")),
+        # keep fourth: ACTIVE_FILTER_INDEX
         BooleanEqualFilter(Deputy.active, _l("Active"), options=(("1", _l("Yes")), ("0", _l("No")))),
         BooleanEqualFilter(Deputy.opted_out, _l("Opted out"), options=(("1", _l("Yes")), ("0", _l("No")))),
         FilterLike(Deputy.constituency, _l("Constituency / delegation")),

@@ -12,10 +12,13 @@ def register_views(admin):
     from notifier.web.roster_views import display_phone, shown_phone
 
     admin.app.add_template_filter(display_phone, "phone")
-    admin.app.add_template_filter(shown_phone, "shown_phone")
+    admin.app.add_template_filter(shown_phone, "shown_phone")  # masked for masked roles, else formatted
     from notifier.web.common import masked
 
     admin.app.add_template_filter(masked, "masked")
+    from notifier.web.common import readable_json
+
+    admin.app.add_template_filter(readable_json, "readable_json")
     from notifier.web.account_views import register as register_accounts
     from notifier.web.notice_views import register as register_notices
     from notifier.web.reply_views import register as register_replies  # issue 5
@@ -34,6 +37,9 @@ def register_views(admin):
     from notifier.web.gateway_views import register as register_gateways
 
     register_gateways(admin)
+    from notifier.web.settings_views import register as register_settings
+
+    register_settings(admin)
     from notifier.web.report_views import register as register_reports  # issue 6 (H10)
 
     register_reports(admin)

@@ -70,11 +70,12 @@ def test_tallies_inbox_and_conversation(app, page, screenshot, scene, locale):
 
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("#btn-remind")
-    page.wait_for_url(lambda url: f"/notices/{scene['notice']}" not in url)
+    # The reminder is a follow-up of the notice, listed on it, and repeats approved text: it goes.
+    page.wait_for_selector("#follow-ups li[data-kind='reminder']")
     with app.app_context():
         follow = db.session.scalars(select(Notice).where(Notice.id != scene["notice"])).one()
         assert follow.audience["deputy_ids"] and len(follow.audience["deputy_ids"]) == 2
-        assert follow.status == "pending_approval"
+        assert follow.status == "approved" and follow.parent_id == scene["notice"]
         db.session.remove()
     screenshot(f"reminder-created-{locale}")
 
@@ -99,4 +100,5 @@ def test_tallies_inbox_and_conversation(app, page, screenshot, scene, locale):
     page.click("#btn-send-reply")
     page.wait_for_selector(".alert")
     assert words["waits"] in page.inner_text("body")
+    assert page.inner_text(".conv-waiting .conv-body") == "好的，已为您登记请假。"  # shown as waiting
     screenshot(f"conversation-{locale}")

@@ -55,7 +55,8 @@ def test_remind_endpoint(ctx, staff, client, token_for):
     assert client.post("/api/v1/notices/99999/remind", headers=token_for(staff["composer"])).status_code == 404
     made = client.post(f"/api/v1/notices/{notice.id}/remind", headers=token_for(staff["composer"]))
     assert made.status_code == 201, made.json
-    assert made.json["status"] == "pending_approval" and len(made.json["audience"]["deputy_ids"]) == 2
+    # A reminder repeats approved text: it goes on the composer's word (issue 16).
+    assert made.json["status"] == "approved" and len(made.json["audience"]["deputy_ids"]) == 2
     reply(phone(1), "1")
     reply(phone(2), "2")
     again = client.post(f"/api/v1/notices/{notice.id}/remind", headers=token_for(staff["composer"]))

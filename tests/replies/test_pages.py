@@ -115,7 +115,8 @@ def test_notice_page_tallies_and_remind_button(ctx, client, login, staff):
     response = client.post(f"/replies/notice/{notice.id}/remind", data={"csrf_token": token})
     assert response.status_code == 302
     follow = db.session.scalars(select(Notice).where(Notice.id != notice.id)).one()
-    assert response.headers["Location"].endswith(f"/notices/{follow.id}")
+    assert response.headers["Location"].endswith(f"/notices/{notice.id}")  # the reminder is listed there
+    assert follow.parent_id == notice.id
     assert follow.audience["deputy_ids"] == [db.session.scalar(select(InboundMessage.deputy_id).limit(1)) + 3]
 
 

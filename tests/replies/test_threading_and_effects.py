@@ -129,8 +129,12 @@ def test_reminder_goes_to_exactly_the_non_responders(ctx, staff):
     reply(phone(3), "退订")
     set_opted_out(db.session.get(Deputy, ids[4]), True, "admin: test")  # not textable any more
     assert non_responders(notice.id) == ids[5:]
+    from notifier.notices.settings import set_setting as set_notice_setting
+
+    set_notice_setting("repeat_needs_approval", True, actor=user(staff["admin"]))
     follow = reminders.remind(notice, user(staff["composer"]))
-    assert follow.status == "pending_approval"  # approval applies
+    assert follow.status == "pending_approval"  # the office wants repeats approved too
+    assert follow.parent_id == notice.id and follow.follow_up == "reminder"
     assert follow.audience["deputy_ids"] == ids[5:] and follow.reply_deadline == notice.reply_deadline
     workflow.approve(follow, user(staff["approver"]))
     from notifier.notices.dispatch import dispatch_notice
@@ -154,6 +158,14 @@ def test_reminder_without_approval_when_the_admin_allows(ctx, staff):
     set_setting("reminders_without_approval", True, actor=user(staff["admin"]))
     follow = reminders.remind(notice, user(staff["composer"]))
     assert follow.status == "approved"
+
+
+def test_reminder_goes_on_the_composers_word_by_default(ctx, staff):
+    add_deputies(2)
+    notice = send_notice(staff)
+    follow = reminders.remind(notice, user(staff["composer"]))
+    assert follow.status == "approved" and follow.approved_by_id is None  # it repeats approved text
+    assert follow.parent_id == notice.id
 
 
 def test_reminder_refusals(ctx, staff):

@@ -38,17 +38,20 @@ def test_percentile_matches_postgres():
     assert report.percentile([], 0.5) is None
 
 
-@pytest.mark.parametrize("approval", [True, False])
-def test_retry_failed_makes_a_follow_up_to_the_transient_failures_only(ctx, seed, make_user, approval):
+@pytest.mark.parametrize("approval, repeat", [(True, True), (True, False), (False, True)])
+def test_retry_failed_makes_a_follow_up_to_the_transient_failures_only(ctx, seed, make_user, approval, repeat):
     composer = db.session.get(User, make_user("composer").id)
     set_setting("approval_required", approval)
+    set_setting("repeat_needs_approval", repeat)
     notice = db.session.get(Notice, seed["notices"][0])
     notice.created_by_id = composer.id
     db.session.commit()
     follow = report.retry_failed(notice, composer)
     assert follow.audience == {"levels": [], "tags": [], "deputy_ids": [seed["deputies"][2]]} or \
         follow.audience.get("deputy_ids") == [seed["deputies"][2]]
-    assert follow.status == ("pending_approval" if approval else "approved")
+    # A resend repeats approved text: a second approval only when the office asks for it (issue 16).
+    assert follow.status == ("pending_approval" if approval and repeat else "approved")
+    assert follow.parent_id == notice.id and follow.follow_up == "resend"
     assert report.retry_notices(notice.id) == [follow.id]
     # Asking again while the follow-up waits does not make a second one.
     with pytest.raises(report.NothingToRetry):
