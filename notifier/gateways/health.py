@@ -210,7 +210,11 @@ def set_order(names, actor):
 def probe(name):
     """Ask one gateway now (the admins' "check now"); returns True when it answers and is up."""
     registry = get_registry()
-    adapter = registry.adapter(name)
+    try:
+        adapter = registry.adapter(name)
+    except Exception as exc:  # noqa: BLE001  (settings missing or wrong: the platform's own fault)
+        mark(name, MISCONFIGURED_HEALTH, str(exc))
+        return False
     if adapter.kind == CONNECTOR:
         return _alive(name) and views(registry)[name].health == UP
     _row(name).checked_at = utcnow()

@@ -25,13 +25,17 @@ def _rows():
     order = {name: view.position for name, view in states.items() if view.position is not None}
     rows = []
     for name in registry.candidates("", order) + [n for n in registry.names if n not in registry.candidates("", order)]:
-        view, adapter = states[name], registry.adapter(name)
+        view = states[name]
         try:
-            measured = get_limiter(name).measured_rate(adapter.sender or "default")
+            adapter = registry.adapter(name)
+        except Exception as exc:  # noqa: BLE001  (its settings are missing: say so on its row)
+            view.health, view.detail, adapter = MISCONFIGURED, str(exc), None
+        try:
+            measured = get_limiter(name).measured_rate(adapter.sender or "default") if adapter else None
         except Exception:  # noqa: BLE001  (Redis down: the page still shows the rest)
             measured = None
-        rows.append({"view": view, "kind": adapter.kind, "rate": registry.rate(name), "measured": measured,
-                     "label": gateway_label(name)})
+        rows.append({"view": view, "kind": adapter.kind if adapter else None, "rate": registry.rate(name),
+                     "measured": measured, "label": gateway_label(name)})
     return rows
 
 

@@ -236,6 +236,8 @@ class MessageLogView(ProtectedView):
 
     @expose("/<int:message_id>/resend", methods=("POST",))
     def resend(self, message_id):
+        if not current_user.can("compose"):
+            abort(403)
         message = db.session.get(Message, message_id) if message_id < 2**31 else None
         if message is None:
             abort(404)

@@ -94,3 +94,16 @@ def test_the_banner_and_the_gateways_page(delivery_app, client, login, make_user
     client.post("/gateways/twilio/pause", data={"paused": "0", "csrf_token": token})
     with delivery_app.app_context():
         assert not db.session.get(GatewayState, "twilio").paused
+
+
+def test_check_now_on_a_gateway_without_its_settings_says_so(delivery_app, client, login, make_user, monkeypatch):
+    monkeypatch.setitem(delivery_app.config, "TWILIO_ACCOUNT_SID", None)
+    delivery_app.extensions.pop("sms_gateways", None)
+    login(make_user("admin"))
+    token = csrf_token(client, "/gateways/")
+    response = client.post("/gateways/twilio/check", data={"csrf_token": token})
+    assert response.status_code == 302  # back to the page, not a 500
+    with delivery_app.app_context():
+        state = db.session.get(GatewayState, "twilio")
+        assert state.health == MISCONFIGURED and "TWILIO_ACCOUNT_SID" in state.detail
+    delivery_app.extensions.pop("sms_gateways", None)

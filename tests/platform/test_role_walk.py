@@ -40,6 +40,7 @@ ACCESS = {
     "reports.index": "view", "reports.settings": "admin",
     "message_log.index": "view", "message_log.show": "view", "message_log.notice": "view",
     "message_log.export_log": "view", "message_log.export_notice": "view", "message_log.retry": "view",
+    "message_log.unreached_list": "view", "message_log.resend": "view",
     # Duty work: staff read it, composers act (sign-in, suggestions' steps).
     "groups.index": "view", "groups.show": "view", "meetings.index": "view", "meetings.sign_in": "view",
     "meetings.set_attendance": "view", "suggestions.index": "view", "suggestions.show": "view",
@@ -55,7 +56,7 @@ ACCESS = {
     "tokens.details_view": "admin", "tokens.export": "admin", "tokens.ajax_lookup": "admin",
     "tokens.create_view": "nobody", "tokens.edit_view": "nobody", "tokens.ajax_update": "nobody",
     "tokens.action_view": "nobody", "tokens.delete_view": "nobody",
-    "gateways.index": "admin", "gateways.check": "admin", "gateways.pause": "admin", "gateways.order": "admin",
+    "settings.index": "admin", "gateways.index": "admin", "gateways.check": "admin", "gateways.pause": "admin", "gateways.order": "admin",
     # The security administrator: roles, policy, unlocking, second factors, sessions.
     "security.index": "security", "security.policy": "security", "security.role": "security",
     "security.unlock": "security", "security.reset_two_factor": "security", "security.end_sessions": "security",
@@ -90,7 +91,8 @@ API_WRITES = {("api_deputies.Deputies", "POST"): "edit_roster", ("api_deputies.D
 # Pages whose POST needs a finer permission than their GET, checked inside the view.
 PAGE_WRITES = {"notices.step": None, "replies.send": "compose", "replies.mark_view": "compose",
                "replies.remind": "compose", "message_log.retry": "compose", "meetings.set_attendance": "compose",
-               "suggestions.assign": "compose", "suggestions.answer": "compose", "sms_templates.index": "compose"}
+               "suggestions.assign": "compose", "suggestions.answer": "compose", "sms_templates.index": "compose",
+               "message_log.resend": "compose"}
 ARGUMENTS = {"fmt": "csv", "export_type": "csv", "gateway": "twilio", "step": "approve"}
 
 
