@@ -10,7 +10,8 @@ adapter with its simulator over HTTP: the same tests, the same expectations.
     inbound        list_inbound, where the gateway can list replies (Twilio; Aliyun pushes them)
 
 The CMPP gateway is a connector (its session lives in `notifier cmpp`, tests/gateways/cmpp): it has
-no send_many to call, so it keeps its own suite.
+no send_many to call: it is held to the end-to-end half of the contract, with the others, in
+test_contract.py (through the workers and the connector process).
 """
 import dataclasses
 from datetime import timedelta

@@ -2,7 +2,9 @@
 the real processes: texts from the outbox reach the gateway once each and their receipts come
 back; a refused number fails for good and alone; a carrier's "not delivered" is final with its
 code; "slow down" only slows us down; credentials the gateway stops taking hold the texts, say
-why, and the texts go when it takes them again; a deputy's text back reaches the platform."""
+why, and the texts go when it takes them again; a deputy's text back reaches the platform.
+The adapter-level half of the contract (each call's outcome, find_sent, fetch, list_inbound) is
+test_adapter_contract.py, for the HTTP adapters."""
 import pytest
 from sqlalchemy import func, select
 
