@@ -58,11 +58,16 @@ def count(app, model):
         return n
 
 
-def audit_actions(app):
+def audit_actions(app, views=False):
+    """The audit trail's (action, actor, detail), oldest first; without `views`, leaving out the
+    rows that say someone saw full numbers (every answer that shows a deputy writes one)."""
     from notifier.audit.models import AuditEvent
 
     with app.app_context():
-        rows = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id)).all()
+        query = db.select(AuditEvent).order_by(AuditEvent.id)
+        if not views:
+            query = query.where(AuditEvent.action != "personal.view_numbers")
+        rows = db.session.scalars(query).all()
         result = [(row.action, row.actor, row.detail) for row in rows]
         db.session.remove()
         return result
