@@ -79,8 +79,10 @@ DETAIL_LABELS = {
     "deputies": _l("Number of deputies"), "automatic": _l("Automatic"), "format": _l("Format"), "filters": _l("Filters"),
     "via": _l("Through"), "key": _l("Setting"), "old": _l("Before"), "new": _l("After"),
     "message_id": _l("Text message"), "ids": _l("Items"), "count": _l("Count"), "username": _l("Username"),
-    "role": _l("Role"), "phone": _l("Number"), "created": _l("Created"), "updated": _l("Updated"),
-    "unchanged": _l("Unchanged"), "name": _l("Name"), "paused": _l("Paused"), "order": _l("Order"),
+    "role": _l("Role"), "phone": _l("Number"), "name": _l("Name"), "paused": _l("Paused"), "order": _l("Order"),
+    # A roster import's counts (its own words: "Created" elsewhere is a date column).
+    "created": _l("Deputies added"), "updated": _l("Deputies updated"), "unchanged": _l("Deputies unchanged"),
+    "total": _l("Rows in the file"), "errors": _l("Rows with errors"), "filename": _l("File name"),
 }
 # Reasons the platform records in English (they are data), in the reader's language.
 REASON_LABELS = {

@@ -317,6 +317,10 @@ def test_history_and_audit_trail_in_words(app, page, screenshot, staff, locale):
     assert "王主任" in history  # people by their display name
     screenshot(f"history-in-words-{locale}")
 
+    # The audit trail is the audit administrator's to read (三员分立).
+    auditor = add_user(app, f"auditor-{locale}", "auditor", locale=locale)
+    page.context.clear_cookies()
+    log_in(page, auditor.username)
     page.goto("/audit/")
     trail = page.inner_text("table.model-list")
     for code in ("export.notice", "notice.remind", "{", "\"format\"", "reminder_id"):
@@ -325,6 +329,8 @@ def test_history_and_audit_trail_in_words(app, page, screenshot, staff, locale):
     screenshot(f"audit-trail-in-words-{locale}")
 
     # The gateway's raw callback stays folded, its characters readable.
+    page.context.clear_cookies()
+    log_in(page, admin.username)
     page.goto(f"/messages/{message_id}")
     raw = page.locator("details.raw-callback").first
     assert not raw.evaluate("d => d.open")
