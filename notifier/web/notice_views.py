@@ -63,7 +63,7 @@ from notifier.web.common import (
     number_mask,
 )
 from notifier.web.gateway_views import gateway_label
-from notifier.web.roster_views import display_phone
+from notifier.web.roster_views import shown_phone
 
 MESSAGE_STATUS_LABELS = {
     "pending": _l("Pending"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
@@ -143,8 +143,8 @@ def _fill_choices(form):
     form.groups.choices = [(g.id, g.name) for g in db.session.scalars(select(DeputyGroup).order_by(
         DeputyGroup.kind, DeputyGroup.name))]
     rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
-    mask = number_mask()
-    form.deputy_ids.choices = [(r.id, f"{r.name} {display_phone(mask(r.phone))}") for r in rows]
+    # Formatted, or masked for masked roles (a masked number does not parse as one).
+    form.deputy_ids.choices = [(r.id, f"{r.name} {shown_phone(r.phone)}") for r in rows]
     form.template.choices = [("", _("None: write the text"))] + [
         (t.code, f"{t.code} {t.name or t.text[:20]}") for t in templates.approved_templates()]
 
@@ -265,7 +265,7 @@ def progress(notice):
         "live": notice.status not in (COMPLETED,) and not (notice.status == CANCELLED and not unfinished)
         and notice.status not in workflow.EDITABLE,
         # Numbers as the roster writes them (138 0013 8000), masked for masked roles.
-        "messages": [{**message_to_dict(m, mask), "to": display_phone(mask(m.to)),
+        "messages": [{**message_to_dict(m, mask), "to": shown_phone(m.to),
                       "status_label": str(MESSAGE_STATUS_LABELS[m.status]),
                       "error_message": error_text(m),
                       **{k: local_datetime(getattr(m, k)) for k in ("queued_at", "sent_at", "delivered_at",
