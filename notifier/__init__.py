@@ -63,6 +63,10 @@ def _init_logging(app):
         args = request.view_args or {}
         logs.set_ids(notice_id=args.get("notice_id"), message_id=args.get("message_id"))
 
+    @app.teardown_request
+    def _end_request_ids(_exc=None):
+        logs.clear_ids()  # a thread's later lines (another request's, a timer's) do not carry them
+
 
 def _init_extensions(app):
     import notifier.models  # noqa: F401  (the whole schema, for Alembic)

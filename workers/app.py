@@ -82,6 +82,13 @@ def _task_ids(task=None, args=None, kwargs=None, **extra):
     logs.set_ids(**task_ids(task.name if task else "", args or (), kwargs or {}))
 
 
+@signals.task_postrun.connect
+def _end_task_ids(**extra):
+    from notifier.ops import logs
+
+    logs.clear_ids()
+
+
 def task_ids(name, args, kwargs):
     """The ids a task works on, from its arguments (tasks carry ids only)."""
     first = args[0] if args else None
