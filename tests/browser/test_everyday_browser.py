@@ -6,6 +6,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from notifier.accounts.models import User
 from notifier.extensions import db
@@ -531,3 +532,60 @@ def test_individual_deputies_are_picked_by_name(app, page, screenshot, staff, ro
     assert page.locator("select[name=deputy_ids] option:not([hidden])").all_inner_texts() == [
         "代表11 139 0000 0011", "代表3 139 0000 0003"]  # the chosen one stays in sight
     screenshot(f"pick-deputies-{locale}")
+
+
+SHOTS = "/work/shots/everyday2"
+
+
+def shot(page, screenshot, name):
+    """The test's screenshot, and a copy where the issue's pages are looked at together."""
+    import os
+    import shutil
+
+    path = screenshot(name)
+    if os.path.isdir(os.path.dirname(SHOTS)):
+        os.makedirs(SHOTS, exist_ok=True)
+        shutil.copy(path, os.path.join(SHOTS, f"{name}.png"))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_roster_in_pinyin_order_with_plain_filters(app, page, screenshot, staff, locale):
+    from notifier.roster.models import DeputyGroup
+    from notifier.roster.service import create_deputy
+
+    with app.app_context():
+        for name, phone, level, tag, active in [("张三", "13800138001", "county", "连任", True),
+                                                ("王五", "13800138002", "county", "", True),
+                                                ("李四", "13800138003", "municipal", "连任", True),
+                                                ("阿明", "13800138004", "county", "连任", False)]:
+            create_deputy({"name": name, "phone": phone, "levels": [level], "tags": tag, "active": active})
+        create_deputy({"name": "赵六", "phone": "13800138005", "groups": "城关代表小组"})
+        group_id = db.session.scalar(db.select(DeputyGroup.id).where(DeputyGroup.name == "城关代表小组"))
+        db.session.remove()
+    log_in(page, staff("viewer", locale).username)
+    page.goto("/deputies/")
+
+    def listed():
+        return [n.strip() for n in page.locator("td.col-name").all_inner_texts()]
+
+    assert listed() == ["阿明", "李四", "王五", "张三", "赵六"]  # a, li, wang, zhang, zhao
+    # Four plain controls; no add-a-filter menu.
+    assert page.locator(".filter-dropdown, #filter_form").count() == 0
+    for control in ("#filter-level", "#filter-tag", "#filter-group", "#filter-active"):
+        expect(page.locator(control)).to_be_visible()
+    page.select_option("#filter-level", "county")
+    page.select_option("#filter-tag", "连任")
+    page.select_option("#filter-active", "1")
+    with page.expect_navigation():
+        page.click("#filter-apply")
+    assert listed() == ["张三"]
+    expect(page.locator("#filter-tag")).to_have_value("连任")
+    shot(page, screenshot, f"roster-filters-{locale}")
+    with page.expect_navigation():
+        page.click("#filter-clear")
+    page.select_option("#filter-group", str(group_id))
+    with page.expect_navigation():
+        page.click("#filter-apply")
+    assert listed() == ["赵六"]
+    page.goto("/deputies/")
+    shot(page, screenshot, f"roster-pinyin-{locale}")
