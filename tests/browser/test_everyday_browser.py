@@ -589,3 +589,39 @@ def test_roster_in_pinyin_order_with_plain_filters(app, page, screenshot, staff,
     assert listed() == ["赵六"]
     page.goto("/deputies/")
     shot(page, screenshot, f"roster-pinyin-{locale}")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_reply_code_is_shown_once_and_the_same_everywhere(app, page, screenshot, staff, roster, locale):
+    # Another open notice holds code 1: the new one's code is the next free one, not an invented one.
+    other_id = submitted(app, staff("composer", f"x{locale}"))
+    with app.app_context():
+        taken = db.session.get(Notice, other_id).reply_code
+        db.session.remove()
+    log_in(page, staff("composer", locale).username)
+    page.goto("/notices/new")
+    page.fill("input[name=title]", "会议通知")
+    page.check("input[name=levels][value=county]")
+    page.check("input[name=reply][value=confirm]")
+    page.fill("textarea[name=body]", "{name}代表：请于周五上午九时参加会议。")
+    page.wait_for_function("document.getElementById('pv-example').textContent.indexOf('周五') > 0")
+    expect(page.locator("#pv-code-row")).to_be_visible()
+    code = page.text_content("#pv-code")
+    assert re.fullmatch(r"#\d+", code) and code != f"#{taken}"
+    assert page.text_content("#pv-example").endswith(code)
+    assert page.text_content("#pv-example").count("#") == 1
+    shot(page, screenshot, f"reply-code-compose-{locale}")
+    # No reply asked: no code, in the row or in the text.
+    page.check("input[name=reply][value=none]")
+    page.wait_for_function("document.getElementById('pv-code-row').hidden")
+    assert "#" not in page.text_content("#pv-example")
+    page.check("input[name=reply][value=confirm]")
+    with page.expect_navigation():
+        page.click("#save-submit")
+    # The notice page (what the approver sees): one label with the code, and the text with it.
+    status_line = page.text_content("#notice-status-line")
+    assert status_line.count(code) == 1 and page.locator("#reply-code").count() == 1
+    label = {"zh_Hans_CN": "回复编号", "en": "Reply code"}[locale]
+    assert " ".join(page.text_content("#reply-code").split()) == f"{label} {code}"
+    assert page.text_content("#outgoing-text").endswith(code)
+    shot(page, screenshot, f"reply-code-notice-{locale}")
