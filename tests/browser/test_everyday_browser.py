@@ -625,3 +625,47 @@ def test_the_reply_code_is_shown_once_and_the_same_everywhere(app, page, screens
     assert " ".join(page.text_content("#reply-code").split()) == f"{label} {code}"
     assert page.text_content("#outgoing-text").endswith(code)
     shot(page, screenshot, f"reply-code-notice-{locale}")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_simulators_us_number_is_not_shown_as_the_platforms(app, page, screenshot, staff, locale):
+    from notifier.delivery.models import Message
+    from notifier.notices.dispatch import dispatch_notice
+
+    composer, approver = staff("composer", locale), staff("approver", locale)
+    with app.app_context():
+        add_deputies(1, levels=("county",))
+        c, a = db.session.get(User, composer.id), db.session.get(User, approver.id)
+        notice = workflow.create_notice(notice_data(), c)
+        workflow.submit(notice, c)
+        workflow.approve(notice, a)
+        dispatch_notice(notice.id)
+        message = db.session.scalars(db.select(Message).where(Message.notice_id == notice.id)).one()
+        # What the Twilio adapter records when sending through the simulator with the test number.
+        message.gateway, message.sender = "twilio", "+15005550006"
+        db.session.commit()
+        message_id = message.id
+        db.session.remove()
+    log_in(page, composer.username)
+    page.goto(f"/messages/{message_id}")
+    gateway = page.inner_text("#message-gateway")
+    assert "Twilio" in gateway
+    assert "15005550006" not in gateway and "500 555" not in gateway and page.locator("#message-sender").count() == 0
+    assert "15005550006" not in page.inner_text("body")
+    shot(page, screenshot, f"message-simulator-sender-{locale}")
+
+    # On the real service with its own configured number, the number is shown, as the gateway's.
+    before = {k: app.config.get(k) for k in ("TWILIO_API_BASE_URL", "TWILIO_FROM_NUMBER")}
+    try:
+        app.config.update(TWILIO_API_BASE_URL="https://api.twilio.com", TWILIO_FROM_NUMBER="+447700900123")
+        with app.app_context():
+            db.session.get(Message, message_id).sender = "+447700900123"
+            db.session.commit()
+            db.session.remove()
+        page.reload()
+        label = {"zh_Hans_CN": "网关的发信方", "en": "the gateway's sender"}[locale]
+        assert " ".join(page.inner_text("#message-sender").split()) == f"{label}: +44 7700 900123".replace(
+            ": ", "：" if locale == "zh_Hans_CN" else ": ")
+        shot(page, screenshot, f"message-real-sender-{locale}")
+    finally:
+        app.config.update(before)
