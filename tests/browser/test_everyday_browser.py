@@ -669,3 +669,41 @@ def test_the_simulators_us_number_is_not_shown_as_the_platforms(app, page, scree
         shot(page, screenshot, f"message-real-sender-{locale}")
     finally:
         app.config.update(before)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_reminder_hours_and_masking_are_changed_on_the_settings_page(app, page, screenshot, locale):
+    from notifier.audit.models import AuditEvent
+    from notifier.replies.settings import get_setting
+    from notifier.reports.masking import masked_roles
+
+    admin = add_user(app, f"admin-{locale}", "admin", locale=locale)
+    log_in(page, admin.username)
+    page.goto("/settings/")
+    page.fill("#auto-remind-hours", "800")  # out of range: the browser refuses it (the server too)
+    assert page.eval_on_selector("#auto-remind-hours", "e => !e.checkValidity()")
+    page.fill("#auto-remind-hours", "12")
+    page.click("#form-auto-remind-hours button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    row = page.locator("#settings tr[data-key=auto_remind_hours]")
+    assert row.get_attribute("data-source") == "page" and admin.username in row.inner_text()
+    expect(page.locator("#auto-remind-hours")).to_have_value("12.0")
+    page.check("#form-masking input[name=mask][value=viewer]")
+    page.check("#form-masking input[name=mask][value=composer]")
+    page.click("#form-masking button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    assert page.locator("#settings tr[data-key=masking]").get_attribute("data-source") == "page"
+    assert page.is_checked("#form-masking input[name=mask][value=viewer]")
+    shot(page, screenshot, f"settings-reminder-masking-{locale}")
+    with app.app_context():
+        assert get_setting("auto_remind_hours") == 12.0
+        assert sorted(masked_roles()) == ["composer", "viewer"]
+        assert db.session.query(AuditEvent).count() >= 2  # both changes are audited by their domains
+        db.session.remove()
+    # Emptied, the automatic reminder is off.
+    page.fill("#auto-remind-hours", "")
+    page.click("#form-auto-remind-hours button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    with app.app_context():
+        assert get_setting("auto_remind_hours") is None
+        db.session.remove()
