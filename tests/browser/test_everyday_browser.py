@@ -694,6 +694,8 @@ def test_reminder_hours_and_masking_are_changed_on_the_settings_page(app, page, 
     page.wait_for_selector(".alert-success")
     assert page.locator("#settings tr[data-key=masking]").get_attribute("data-source") == "page"
     assert page.is_checked("#form-masking input[name=mask][value=viewer]")
+    shown = page.inner_text("#settings tr[data-key=masking] .setting-value")
+    assert "viewer" not in shown and {"zh_Hans_CN": "查看人员", "en": "Viewer"}[locale] in shown  # words, not codes
     shot(page, screenshot, f"settings-reminder-masking-{locale}")
     with app.app_context():
         assert get_setting("auto_remind_hours") == 12.0
