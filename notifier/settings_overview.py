@@ -28,6 +28,7 @@ class Item:
     source: str  # environment, page or default
     where: str = ""  # the variable's name, or who changed it and when
     editable: bool = False
+    kind: str = "switch"  # how the page edits it: switch, hours or roles
 
 
 def _env(name, label):
@@ -65,11 +66,36 @@ def overview():
         module = notice_settings if domain == "notices" else reply_settings
         full = key if domain == "notices" else f"replies.{key}"
         items.append(_stored(full, key, label, bool(module.get_setting(key)), True))
-    items.append(_stored("replies.auto_remind_hours", "auto_remind_hours",
-                         _l("Automatic reminder, hours before the deadline"), reply_settings.get_setting(
-                             "auto_remind_hours"), False))
-    items.append(_stored(masking.KEY, "masking", _l("Numbers masked for"), list(masking.masked_roles()), False))
-    return items
+    hours = _stored("replies.auto_remind_hours", "auto_remind_hours",
+                    _l("Automatic reminder, hours before the deadline"), reply_settings.get_setting(
+                        "auto_remind_hours"), True)
+    hours.kind = "hours"
+    masked = _stored(masking.KEY, "masking", _l("Numbers masked for"), list(masking.masked_roles()), True)
+    masked.kind = "roles"
+    return items + [hours, masked]
+
+
+MAX_REMIND_HOURS = 24 * 30
+
+
+def change_remind_hours(text, actor):
+    """Set the automatic reminder's hours before the deadline from what was typed ("" turns it
+    off); ValueError when it is not a number of hours in (0, 720]."""
+    from notifier.replies import settings as reply_settings
+
+    text = (text or "").strip()
+    hours = float(text) if text else None
+    if hours is not None and not 0 < hours <= MAX_REMIND_HOURS:
+        raise ValueError(text)
+    if hours != reply_settings.get_setting("auto_remind_hours"):
+        reply_settings.set_setting("auto_remind_hours", hours, actor=actor)
+
+
+def change_masking(roles, actor):
+    from notifier.reports import masking
+
+    if sorted(set(roles) - {"admin"}) != sorted(masking.masked_roles()):
+        masking.set_masked_roles(roles, actor)
 
 
 def change(key, value, actor):

@@ -142,7 +142,7 @@ def export_roster(fmt="xlsx", query=None, mask=None):
     numbers through `mask` when given."""
     fmt = _check_format(fmt)
     if query is None:
-        query = db.select(Deputy).order_by(Deputy.name, Deputy.id)
+        query = db.select(Deputy).order_by(Deputy.name_sort, Deputy.id)
     deputies = db.session.scalars(query).all()
     rows = [deputy_row(deputy, mask) for deputy in deputies]
     filename = f"deputies-{_stamp()}.{fmt}"

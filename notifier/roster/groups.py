@@ -27,7 +27,7 @@ def get_group(group_id):
 def members(group):
     """The group's deputies, active ones first, by name."""
     return db.session.scalars(select(Deputy).where(Deputy.groups.any(DeputyGroup.id == group.id))
-                              .order_by(Deputy.active.desc(), Deputy.name, Deputy.id)).all()
+                              .order_by(Deputy.active.desc(), Deputy.name_sort, Deputy.id)).all()
 
 
 def group_to_dict(group, member_count=None):

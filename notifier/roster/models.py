@@ -1,6 +1,8 @@
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import validates
 
 from notifier.extensions import db
+from notifier.roster.pinyin import KEY_LENGTH, name_sort_key
 from notifier.timeutil import utcnow
 from notifier.types import UTCDateTime
 
@@ -86,6 +88,9 @@ class Deputy(db.Model):
     __tablename__ = "deputies"
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(64), nullable=False, index=True)
+    # The name's pinyin (notifier.roster.pinyin), what the roster is ordered by; set with the name.
+    name_sort = db.Column(db.String(KEY_LENGTH), nullable=False, index=True,
+                          default=lambda ctx: name_sort_key(ctx.get_current_parameters().get("name")))
     phone = db.Column(db.String(20), nullable=False, unique=True)  # E.164
     constituency = db.Column(db.String(128), nullable=False, default="")
     organisation = db.Column(db.String(255), nullable=False, default="")
@@ -101,6 +106,12 @@ class Deputy(db.Model):
     tags = db.relationship(Tag, secondary=deputy_tags, lazy="selectin", order_by=Tag.name)
     groups = db.relationship(DeputyGroup, secondary=deputy_group_members, lazy="selectin",
                              order_by=DeputyGroup.name)
+
+    @validates("name")
+    def _keep_sort_key(self, key, name):
+        # Every way a name is set (the form, the API, the import, the demo) keeps the key with it.
+        self.name_sort = name_sort_key(name)
+        return name
 
     @property
     def level_codes(self):

@@ -338,7 +338,7 @@ def set_opted_out(deputy, opted_out, reason, actor=None, commit=True):
 def deputy_query(q=None, levels=None, tags=None, active=None, opted_out=None, group_id=None):
     """A Select of Deputy, ordered by name. `q` matches name, organisation or part of the number;
     `levels` (codes or Chinese, raises LevelError) and `tags` (names) match any of them."""
-    query = db.select(Deputy).order_by(Deputy.name, Deputy.id)
+    query = db.select(Deputy).order_by(Deputy.name_sort, Deputy.id)
     text = unicodedata.normalize("NFKC", q or "").strip()
     if text:
         conditions = [Deputy.name.icontains(text, autoescape=True), Deputy.organisation.icontains(text, autoescape=True)]

@@ -9,6 +9,7 @@ from flask_login import current_user
 from notifier.delivery.sending import get_limiter
 from notifier.gateways import health
 from notifier.gateways.models import MISCONFIGURED, REFUSING, UP
+from notifier.gateways.senders import shown_sender
 from notifier.web.base import ProtectedView
 
 HEALTH_LABELS = {UP: _l("Working"), REFUSING: _l("Not answering"), MISCONFIGURED: _l("Misconfigured")}
@@ -95,6 +96,15 @@ def banner():
     return [(gateway_label(view.name), view) for view in health.problems()]
 
 
+def message_sender(message):
+    """The gateway's sender of a message, written as numbers are, when it is a real one (else None)."""
+    from notifier.web.roster_views import display_phone
+
+    get = message.get if isinstance(message, dict) else lambda key: getattr(message, key, None)
+    sender = shown_sender(get("gateway"), get("sender"))
+    return display_phone(sender) if sender and sender.startswith("+") else sender
+
+
 def register(admin):
     admin.add_view(GatewaysView(name=_l("Gateways"), endpoint="gateways", url="gateways",
                                 category=_l("Administration")))
@@ -102,3 +112,4 @@ def register(admin):
     admin.app.add_template_global(gateway_label, "gateway_label")
     admin.app.add_template_global(gateway_plan, "gateway_plan")
     admin.app.add_template_global(lambda notice: health.reply_number(notice.reply_code), "reply_number")
+    admin.app.add_template_global(message_sender, "gateway_sender")

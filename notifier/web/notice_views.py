@@ -411,9 +411,19 @@ class NoticesView(ProtectedView):
             return self.render("notices/compose.html", form=form, notice=notice, sms_template=template, params=params,
                                param_errors=param_errors, preview_url=url_for(".preview_json"),
                                signature=templates.signature(template.gateway), max_value=templates.MAX_VALUE,
-                               sample=dict(rendering.SAMPLE_DEPUTY, code=(notice.reply_code if notice else "") or "27"))
+                               sample=dict(rendering.SAMPLE_DEPUTY, code=self._reply_code(notice)),
+                               reply_code=self._reply_code(notice) if "code" in template.variables else None)
         return self.render("notices/compose.html", form=form, notice=notice, sms_template=None,
-                           preview_url=url_for(".preview_json"), signature=current_app.config.get("SMS_SIGNATURE"))
+                           preview_url=url_for(".preview_json"), signature=current_app.config.get("SMS_SIGNATURE"),
+                           reply_code=notice.reply_code if notice else None)
+
+    @staticmethod
+    def _reply_code(notice):
+        """The code the preview shows: the notice's own, else the one it would be given now (the
+        same the free-text preview shows), never an invented one."""
+        if notice is not None and notice.reply_code:
+            return str(notice.reply_code)
+        return str(workflow.allocate_reply_code())
 
     @expose("/preview", methods=("POST",))
     def preview_json(self):

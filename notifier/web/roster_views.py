@@ -21,7 +21,7 @@ from notifier.audit.service import record
 from notifier.extensions import db
 from notifier.reports.masking import sees_full_numbers
 from notifier.roster.levels import level_label
-from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, Level, Tag
+from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, DeputyGroup, Level, Tag
 from notifier.roster.service import (
     DeputyInvalid,
     create_deputy,
@@ -110,11 +110,32 @@ class TagFilter(BaseSQLAFilter):
         return _l("is")
 
 
+class GroupFilter(BaseSQLAFilter):
+    """Members of one deputy group, delegation or liaison station."""
+
+    def __init__(self, name):
+        super().__init__(Deputy.id, name, options=db_options(self._group_options))
+
+    @staticmethod
+    def _group_options():
+        return [(str(g.id), g.name) for g in db.session.scalars(db.select(DeputyGroup).order_by(DeputyGroup.name))]
+
+    def validate(self, value):
+        return value.isdigit()
+
+    def apply(self, query, value, alias=None):
+        return query.filter(Deputy.groups.any(DeputyGroup.id == int(value)))
+
+    def operation(self):
+        return _l("is")
+
+
 # The home page links to the list filtered by level: the level filter is first, so it is flt0_0.
 LEVEL_FILTER_INDEX = 0
 
 
 ACTIVE_FILTER_INDEX = 3
+NO_LEVEL_FILTER_INDEX, TAG_FILTER_INDEX, GROUP_FILTER_INDEX = 1, 2, 7
 
 
 def level_list_url(code, active=None):
@@ -221,8 +242,9 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         "active": _l("Active"),
         "opted_out": _l("Opted out"),
     }
-    column_sortable_list = ("name", "phone", "constituency", "organisation", "title", "active", "opted_out")
-    column_default_sort = [("name", False), ("id", False)]
+    # By pinyin: 李 before 王 before 张, as a Chinese reader looks a name up.
+    column_sortable_list = (("name", Deputy.name_sort), "phone", "constituency", "organisation", "title", "active", "opted_out")
+    column_default_sort = [(Deputy.name_sort, False), ("id", False)]
     # Search is the domain's own (name, organisation, part of the number); see _apply_search.
     column_searchable_list = ("name", "phone", "organisation")
     column_filters = (
@@ -234,6 +256,7 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
         BooleanEqualFilter(Deputy.opted_out, _l("Opted out"), options=(("1", _l("Yes")), ("0", _l("No")))),
         FilterLike(Deputy.constituency, _l("Constituency / delegation")),
         FilterLike(Deputy.organisation, _l("Organisation")),
+        GroupFilter(_l("Group")),  # GROUP_FILTER_INDEX
     )
     column_formatters = {
         "phone": lambda v, c, m, n: shown_phone(m.phone),
@@ -247,6 +270,49 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
     # list query is a plain Select of deputies that the exporter can run too.
     column_auto_select_related = False
     form = DeputyForm
+
+    # The filters as four plain controls above the list (roster_filters) instead of Flask-Admin's
+    # add-a-filter menu; they still become flt arguments, so links, export and paging keep working.
+
+    def render(self, template, **kwargs):
+        if template == self.list_template and "active_filters" in kwargs:
+            kwargs["roster_filters"] = self._plain_filters(kwargs["active_filters"])
+            kwargs["filters"] = None
+        return super().render(template, **kwargs)
+
+    def _plain_filters(self, active):
+        chosen = {idx: value for idx, _name, value in active}
+        level = "none" if chosen.get(NO_LEVEL_FILTER_INDEX) == "1" else chosen.get(LEVEL_FILTER_INDEX, "")
+        return {
+            "level": level, "tag": chosen.get(TAG_FILTER_INDEX, ""), "group": chosen.get(GROUP_FILTER_INDEX, ""),
+            "active": chosen.get(ACTIVE_FILTER_INDEX, ""),
+            "levels": _level_choices(),
+            "tags": TagFilter._tag_options(),
+            "groups": GroupFilter._group_options(),
+            "others": {f"flt{pos}_{idx}": value for pos, (idx, _name, value) in enumerate(active)
+                       if idx not in (LEVEL_FILTER_INDEX, NO_LEVEL_FILTER_INDEX, TAG_FILTER_INDEX,
+                                      GROUP_FILTER_INDEX, ACTIVE_FILTER_INDEX)},
+        }
+
+    @expose("/filter/")
+    def filter_view(self):
+        """The plain controls' GET form lands here and goes on to the list with flt arguments
+        (controls left at "all" add nothing)."""
+        args = {k: v for k, v in request.args.items() if k.startswith("flt") or k in ("search", "sort", "desc")}
+        args = {k: v for k, v in args.items() if v}
+        level, tag = request.args.get("level", ""), request.args.get("tag", "")
+        group, active = request.args.get("group", ""), request.args.get("active", "")
+        if level == "none":
+            args[f"flt90_{NO_LEVEL_FILTER_INDEX}"] = "1"
+        elif level in LEVEL_CODES:
+            args[f"flt91_{LEVEL_FILTER_INDEX}"] = level
+        if tag:
+            args[f"flt92_{TAG_FILTER_INDEX}"] = tag
+        if group.isdigit():
+            args[f"flt93_{GROUP_FILTER_INDEX}"] = group
+        if active in ("0", "1"):
+            args[f"flt94_{ACTIVE_FILTER_INDEX}"] = active
+        return redirect(url_for(".index_view", **args))
 
     def search_placeholder(self):
         return _("Name, number or organisation")

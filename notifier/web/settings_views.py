@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from notifier import settings_overview
+from notifier.accounts.models import ROLE_LABELS, ROLES
 from notifier.web.base import ProtectedView
 
 SOURCE_LABELS = {settings_overview.ENVIRONMENT: _l("Environment"), settings_overview.PAGE: _l("This page"),
@@ -19,14 +20,23 @@ class SettingsView(ProtectedView):
     @expose("/", methods=("GET", "POST"))
     def index(self):
         if request.method == "POST":
+            key, actor = request.form.get("key", ""), current_user._get_current_object()
             try:
-                settings_overview.change(request.form.get("key", ""), request.form.get("value") == "1",
-                                         current_user._get_current_object())
+                if key == "auto_remind_hours":
+                    settings_overview.change_remind_hours(request.form.get("value"), actor)
+                elif key == "masking":
+                    settings_overview.change_masking(request.form.getlist("mask"), actor)
+                else:
+                    settings_overview.change(key, request.form.get("value") == "1", actor)
             except KeyError:
                 abort(400)
+            except ValueError:
+                flash(_("Hours before the deadline must be a number between 0 and 720, or empty."), "error")
+                return redirect(url_for(".index"))
             flash(_("Setting saved."), "success")
             return redirect(url_for(".index"))
-        return self.render("admin/settings.html", items=settings_overview.overview(), sources=SOURCE_LABELS)
+        return self.render("admin/settings.html", items=settings_overview.overview(), sources=SOURCE_LABELS,
+                           roles=[(r, ROLE_LABELS[r]) for r in ROLES if r != "admin"])
 
 
 def register(admin):

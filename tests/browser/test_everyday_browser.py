@@ -6,6 +6,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from notifier.accounts.models import User
 from notifier.extensions import db
@@ -537,3 +538,180 @@ def test_individual_deputies_are_picked_by_name(app, page, screenshot, staff, ro
     assert page.locator("select[name=deputy_ids] option:not([hidden])").all_inner_texts() == [
         "代表11 139 0000 0011", "代表3 139 0000 0003"]  # the chosen one stays in sight
     screenshot(f"pick-deputies-{locale}")
+
+
+SHOTS = "/work/shots/everyday2"
+
+
+def shot(page, screenshot, name):
+    """The test's screenshot, and a copy where the issue's pages are looked at together."""
+    import os
+    import shutil
+
+    path = screenshot(name)
+    if os.path.isdir(os.path.dirname(SHOTS)):
+        os.makedirs(SHOTS, exist_ok=True)
+        shutil.copy(path, os.path.join(SHOTS, f"{name}.png"))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_roster_in_pinyin_order_with_plain_filters(app, page, screenshot, staff, locale):
+    from notifier.roster.models import DeputyGroup
+    from notifier.roster.service import create_deputy
+
+    with app.app_context():
+        for name, phone, level, tag, active in [("张三", "13800138001", "county", "连任", True),
+                                                ("王五", "13800138002", "county", "", True),
+                                                ("李四", "13800138003", "municipal", "连任", True),
+                                                ("阿明", "13800138004", "county", "连任", False)]:
+            create_deputy({"name": name, "phone": phone, "levels": [level], "tags": tag, "active": active})
+        create_deputy({"name": "赵六", "phone": "13800138005", "groups": "城关代表小组"})
+        group_id = db.session.scalar(db.select(DeputyGroup.id).where(DeputyGroup.name == "城关代表小组"))
+        db.session.remove()
+    log_in(page, staff("viewer", locale).username)
+    page.goto("/deputies/")
+
+    def listed():
+        return [n.strip() for n in page.locator("td.col-name").all_inner_texts()]
+
+    assert listed() == ["阿明", "李四", "王五", "张三", "赵六"]  # a, li, wang, zhang, zhao
+    # Four plain controls; no add-a-filter menu.
+    assert page.locator(".filter-dropdown, #filter_form").count() == 0
+    for control in ("#filter-level", "#filter-tag", "#filter-group", "#filter-active"):
+        expect(page.locator(control)).to_be_visible()
+    page.select_option("#filter-level", "county")
+    page.select_option("#filter-tag", "连任")
+    page.select_option("#filter-active", "1")
+    with page.expect_navigation():
+        page.click("#filter-apply")
+    assert listed() == ["张三"]
+    expect(page.locator("#filter-tag")).to_have_value("连任")
+    shot(page, screenshot, f"roster-filters-{locale}")
+    with page.expect_navigation():
+        page.click("#filter-clear")
+    page.select_option("#filter-group", str(group_id))
+    with page.expect_navigation():
+        page.click("#filter-apply")
+    assert listed() == ["赵六"]
+    page.goto("/deputies/")
+    shot(page, screenshot, f"roster-pinyin-{locale}")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_reply_code_is_shown_once_and_the_same_everywhere(app, page, screenshot, staff, roster, locale):
+    # Another open notice holds code 1: the new one's code is the next free one, not an invented one.
+    other_id = submitted(app, staff("composer", f"x{locale}"))
+    with app.app_context():
+        taken = db.session.get(Notice, other_id).reply_code
+        db.session.remove()
+    log_in(page, staff("composer", locale).username)
+    page.goto("/notices/new")
+    page.fill("input[name=title]", "会议通知")
+    page.check("input[name=levels][value=county]")
+    page.check("input[name=reply][value=confirm]")
+    page.fill("textarea[name=body]", "{name}代表：请于周五上午九时参加会议。")
+    page.wait_for_function("document.getElementById('pv-example').textContent.indexOf('周五') > 0")
+    expect(page.locator("#pv-code-row")).to_be_visible()
+    code = page.text_content("#pv-code")
+    assert re.fullmatch(r"#\d+", code) and code != f"#{taken}"
+    assert page.text_content("#pv-example").endswith(code)
+    assert page.text_content("#pv-example").count("#") == 1
+    shot(page, screenshot, f"reply-code-compose-{locale}")
+    # No reply asked: no code, in the row or in the text.
+    page.check("input[name=reply][value=none]")
+    page.wait_for_function("document.getElementById('pv-code-row').hidden")
+    assert "#" not in page.text_content("#pv-example")
+    page.check("input[name=reply][value=confirm]")
+    with page.expect_navigation():
+        page.click("#save-submit")
+    # The notice page (what the approver sees): one label with the code, and the text with it.
+    status_line = page.text_content("#notice-status-line")
+    assert status_line.count(code) == 1 and page.locator("#reply-code").count() == 1
+    label = {"zh_Hans_CN": "回复编号", "en": "Reply code"}[locale]
+    assert " ".join(page.text_content("#reply-code").split()) == f"{label} {code}"
+    assert page.text_content("#outgoing-text").endswith(code)
+    shot(page, screenshot, f"reply-code-notice-{locale}")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_simulators_us_number_is_not_shown_as_the_platforms(app, page, screenshot, staff, locale):
+    from notifier.delivery.models import Message
+    from notifier.notices.dispatch import dispatch_notice
+
+    composer, approver = staff("composer", locale), staff("approver", locale)
+    with app.app_context():
+        add_deputies(1, levels=("county",))
+        c, a = db.session.get(User, composer.id), db.session.get(User, approver.id)
+        notice = workflow.create_notice(notice_data(), c)
+        workflow.submit(notice, c)
+        workflow.approve(notice, a)
+        dispatch_notice(notice.id)
+        message = db.session.scalars(db.select(Message).where(Message.notice_id == notice.id)).one()
+        # What the Twilio adapter records when sending through the simulator with the test number.
+        message.gateway, message.sender = "twilio", "+15005550006"
+        db.session.commit()
+        message_id = message.id
+        db.session.remove()
+    log_in(page, composer.username)
+    page.goto(f"/messages/{message_id}")
+    gateway = page.inner_text("#message-gateway")
+    assert "Twilio" in gateway
+    assert "15005550006" not in gateway and "500 555" not in gateway and page.locator("#message-sender").count() == 0
+    assert "15005550006" not in page.inner_text("body")
+    shot(page, screenshot, f"message-simulator-sender-{locale}")
+
+    # On the real service with its own configured number, the number is shown, as the gateway's.
+    before = {k: app.config.get(k) for k in ("TWILIO_API_BASE_URL", "TWILIO_FROM_NUMBER")}
+    try:
+        app.config.update(TWILIO_API_BASE_URL="https://api.twilio.com", TWILIO_FROM_NUMBER="+447700900123")
+        with app.app_context():
+            db.session.get(Message, message_id).sender = "+447700900123"
+            db.session.commit()
+            db.session.remove()
+        page.reload()
+        label = {"zh_Hans_CN": "网关的发信方", "en": "the gateway's sender"}[locale]
+        assert " ".join(page.inner_text("#message-sender").split()) == f"{label}: +44 7700 900123".replace(
+            ": ", "：" if locale == "zh_Hans_CN" else ": ")
+        shot(page, screenshot, f"message-real-sender-{locale}")
+    finally:
+        app.config.update(before)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_reminder_hours_and_masking_are_changed_on_the_settings_page(app, page, screenshot, locale):
+    from notifier.audit.models import AuditEvent
+    from notifier.replies.settings import get_setting
+    from notifier.reports.masking import masked_roles
+
+    admin = add_user(app, f"admin-{locale}", "admin", locale=locale)
+    log_in(page, admin.username)
+    page.goto("/settings/")
+    page.fill("#auto-remind-hours", "800")  # out of range: the browser refuses it (the server too)
+    assert page.eval_on_selector("#auto-remind-hours", "e => !e.checkValidity()")
+    page.fill("#auto-remind-hours", "12")
+    page.click("#form-auto-remind-hours button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    row = page.locator("#settings tr[data-key=auto_remind_hours]")
+    assert row.get_attribute("data-source") == "page" and admin.username in row.inner_text()
+    expect(page.locator("#auto-remind-hours")).to_have_value("12.0")
+    page.check("#form-masking input[name=mask][value=viewer]")
+    page.check("#form-masking input[name=mask][value=composer]")
+    page.click("#form-masking button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    assert page.locator("#settings tr[data-key=masking]").get_attribute("data-source") == "page"
+    assert page.is_checked("#form-masking input[name=mask][value=viewer]")
+    shown = page.inner_text("#settings tr[data-key=masking] .setting-value")
+    assert "viewer" not in shown and {"zh_Hans_CN": "查看人员", "en": "Viewer"}[locale] in shown  # words, not codes
+    shot(page, screenshot, f"settings-reminder-masking-{locale}")
+    with app.app_context():
+        assert get_setting("auto_remind_hours") == 12.0
+        assert sorted(masked_roles()) == ["composer", "viewer"]
+        assert db.session.query(AuditEvent).count() >= 2  # both changes are audited by their domains
+        db.session.remove()
+    # Emptied, the automatic reminder is off.
+    page.fill("#auto-remind-hours", "")
+    page.click("#form-auto-remind-hours button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    with app.app_context():
+        assert get_setting("auto_remind_hours") is None
+        db.session.remove()

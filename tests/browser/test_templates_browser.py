@@ -55,7 +55,10 @@ def test_register_a_template_and_compose_from_it(app, page, live_server, locale)
     page.fill("#param-content", "周五上午九时在三楼会议室开常委会，")
     page.wait_for_function("document.getElementById('pv-example').textContent.indexOf('周五上午九时') > 0")
     example = page.text_content("#pv-example")
-    assert example.startswith("【县人大常委会】张三代表您好，周五上午九时") and example.endswith("#27")
+    # The code it will carry: the one the reply-code row shows (not an invented one).
+    code = page.text_content("#pv-code")
+    assert re.fullmatch(r"#\d+", code) and example.startswith("【县人大常委会】张三代表您好，周五上午九时")
+    assert example.endswith(code)
     assert page.text_content("#pv-segments") == "1" and page.text_content("#count-content") == "17 / 35"
     page.wait_for_function("document.getElementById('pv-recipients').textContent === '3'")
     assert page.text_content("#pv-total") == "3"

@@ -25,7 +25,7 @@ ACCESS = {
     "account.index": "account", "account_2fa.index": "account",
     # The roster: staff read it, editors change it, nobody deletes.
     "deputies.index_view": "view", "deputies.details_view": "view", "deputies.export": "view",
-    "deputies.export_view": "view", "deputies.ajax_lookup": "view",
+    "deputies.export_view": "view", "deputies.ajax_lookup": "view", "deputies.filter_view": "view",
     "deputies.create_view": "edit_roster", "deputies.edit_view": "edit_roster", "deputies.action_view": "edit_roster",
     "deputies.ajax_update": "edit_roster", "deputies.opt_out_view": "edit_roster", "deputies.delete_view": "nobody",
     "roster_import.index": "edit_roster", "roster_import.apply": "edit_roster", "roster_import.discard": "edit_roster",

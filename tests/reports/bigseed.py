@@ -4,9 +4,10 @@ Used by the query-plan test and by bench/log_bench.py."""
 from sqlalchemy import text
 
 SEED_SQL = [
-    """INSERT INTO deputies (id, name, phone, constituency, organisation, title, active, opted_out, created_at,
-                             updated_at)
-       SELECT g, '代表' || g, '+86139' || lpad(g::text, 8, '0'), '', '', '', true, false, now(), now()
+    """INSERT INTO deputies (id, name, name_sort, phone, constituency, organisation, title, active, opted_out,
+                             created_at, updated_at)
+       SELECT g, '代表' || g, 'dai4 biao3 ' || g || ' 代表' || g, '+86139' || lpad(g::text, 8, '0'), '', '', '',
+              true, false, now(), now()
        FROM generate_series(1, :deputies) g""",
     """INSERT INTO deputy_levels (deputy_id, level_code)
        SELECT g, (ARRAY['national','provincial','municipal','county'])[1 + g % 4] FROM generate_series(1, :deputies) g

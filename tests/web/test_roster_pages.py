@@ -46,7 +46,50 @@ def test_list_shows_the_columns(as_role, roster, app):
     assert names_listed(client) == {"张伟", "李娜", "王芳", "刘洋", "陈静"}
     # Flask-Admin's page-size menu counts rows (条), not "项目" (projects): our catalogue wins.
     assert "50 条/页" in html and "每页 100 条" in html and "项目" not in html
-    assert "添加筛选器" in html  # its other strings are still its own Chinese
+    # The filters are plain controls above the list, not Flask-Admin's add-a-filter menu.
+    assert "添加筛选器" not in html and 'id="roster-filters"' in html
+
+
+def test_the_list_reads_in_pinyin_order(as_role, roster):
+    client, _ = as_role("viewer")
+    html = client.get("/deputies/").get_data(as_text=True)
+    names = re.findall(r'<td class="col-name">\s*([^<\s][^<]*?)\s*</td>', html)
+    assert names == ["陈静", "李娜", "刘洋", "王芳", "张伟"]  # chen li liu wang zhang
+    html = client.get("/deputies/?sort=0&desc=1").get_data(as_text=True)  # the name column, reversed
+    assert re.findall(r'<td class="col-name">\s*([^<\s][^<]*?)\s*</td>', html)[0] == "张伟"
+
+
+def test_the_plain_filter_controls(as_role, roster, app):
+    from notifier.extensions import db
+    from notifier.roster.models import Deputy, DeputyGroup
+
+    with app.app_context():
+        group = DeputyGroup(name="城关代表小组")
+        db.session.add(group)
+        for deputy in db.session.scalars(db.select(Deputy).where(Deputy.name.in_(["张伟", "王芳"]))):
+            deputy.groups.append(group)
+        db.session.commit()
+        group_id = group.id
+    client, _ = as_role("viewer")
+
+    def through_controls(**controls):
+        response = client.get("/deputies/filter/", query_string=controls)
+        assert response.status_code == 302
+        location = response.headers["Location"]
+        return location, names_listed(client, location.split("?", 1)[1] if "?" in location else "")
+
+    location, names = through_controls(level="county", tag="", group="", active="")
+    assert names == {"张伟", "刘洋"} and "tag" not in location  # "all" adds no filter
+    assert through_controls(level="county", active="1")[1] == {"张伟"}
+    assert through_controls(level="none")[1] == {"陈静"}
+    assert through_controls(tag="乡镇", active="0")[1] == {"刘洋"}
+    assert through_controls(group=str(group_id))[1] == {"张伟", "王芳"}
+    assert through_controls(group=str(group_id), search="王")[1] == {"王芳"}
+    # The controls show what is chosen; the home page's links (flt0_0=...) still work.
+    html = client.get(f"/deputies/?flt0_0=county&flt1_3=1&flt2_7={group_id}").get_data(as_text=True)
+    assert re.search(r'<option value="county" selected>', html)
+    assert re.search(rf'<option value="{group_id}" selected>', html)
+    assert re.search(r'<option value="1" selected>', html)
 
 
 def test_the_actions_menu_reads_naturally(as_role, roster):

@@ -51,6 +51,11 @@
       set("pv-inactive", data.skipped ? data.skipped.inactive : 0);
       set("pv-name", data.example && data.example.name ? data.example.name : "");
       set("pv-example", data.example ? data.example.text : "");
+      var codeRow = document.getElementById("pv-code-row");
+      if (codeRow) {
+        codeRow.hidden = !data.reply_code;
+        set("pv-code", data.reply_code ? "#" + data.reply_code : "");
+      }
       var messages = [];
       Object.keys(data.errors || {}).forEach(function (key) {
         var value = data.errors[key];
