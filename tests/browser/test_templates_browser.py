@@ -53,14 +53,14 @@ def test_register_a_template_and_compose_from_it(app, page, live_server, locale)
     page.fill("input[name=title]", "常委会会议通知")
     page.check("input[name=levels][value=county]")
     page.fill("#param-content", "周五上午九时在三楼会议室开常委会，")
-    page.wait_for_function("document.getElementById('pv-example').textContent.indexOf('周五上午九时') > 0")
+    page.wait_for_function("document.getElementById('pv-example').textContent.indexOf('周五上午九时') > 0", timeout=45000)
     example = page.text_content("#pv-example")
     # The code it will carry: the one the reply-code row shows (not an invented one).
     code = page.text_content("#pv-code")
     assert re.fullmatch(r"#\d+", code) and example.startswith("【县人大常委会】张三代表您好，周五上午九时")
     assert example.endswith(code)
     assert page.text_content("#pv-segments") == "1" and page.text_content("#count-content") == "17 / 35"
-    page.wait_for_function("document.getElementById('pv-recipients').textContent === '3'")
+    page.wait_for_function("document.getElementById('pv-recipients').textContent === '3'", timeout=45000)
     assert page.text_content("#pv-total") == "3"
     shot(page, f"compose-template-{locale}")
     page.fill("#param-content", "请各位代表于本周五上午九时到县人大常委会三楼会议室参加常委会第二十次会议并做好发言准备，")
