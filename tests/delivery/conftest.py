@@ -22,6 +22,8 @@ class SimulatorProcess:
     """`python -m notifier.simulator` in its own process (so it does not share the test's GIL),
     driven over its /_sim/ control API; the same surface as SimulatorServer."""
 
+    module, log_name = "notifier.simulator", "simulator.log"  # another simulator: a subclass names its own
+
     def __init__(self, tmp_path, **options):
         import socket
 
@@ -30,8 +32,8 @@ class SimulatorProcess:
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.account_sid, self.auth_token = DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-        self.log = open(tmp_path / "simulator.log", "w")  # noqa: SIM115  (closed in stop)
-        self.proc = subprocess.Popen([sys.executable, "-m", "notifier.simulator", "--port", str(self.port), "--quiet"],
+        self.log = open(tmp_path / self.log_name, "w")  # noqa: SIM115  (closed in stop)
+        self.proc = subprocess.Popen([sys.executable, "-m", self.module, "--port", str(self.port), "--quiet"],
                                      cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
         while True:

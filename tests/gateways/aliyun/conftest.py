@@ -1,9 +1,5 @@
 """Aliyun fixtures: the Dysmsapi simulator (in-process, or its own process next to workers) and
 the test app pointed at it, the official SDK talking to it over HTTP."""
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
@@ -14,59 +10,20 @@ from notifier.simulator.aliyun import (
     DEFAULT_SIGN_NAME,
     AliyunSimulatorServer,
 )
-from tests.delivery.conftest import ROOT
+from tests.delivery.conftest import SimulatorProcess
 
 TOKEN = "cb-token-for-tests-0123456789"
 TEMPLATE = "SMS_480000002"  # the simulator's "${name}代表您好，${content}"
 
 
-class AliyunProcess:
+class AliyunProcess(SimulatorProcess):
     """`python -m notifier.simulator.aliyun` in its own process, driven over /_sim/."""
 
-    def __init__(self, tmp_path, **options):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(tmp_path / "aliyun-simulator.log", "w")  # noqa: SIM115  (closed in stop)
-        self.proc = subprocess.Popen([sys.executable, "-m", "notifier.simulator.aliyun", "--port", str(self.port),
-                                      "--quiet"], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{self.url}/_sim/health", timeout=1).raise_for_status()
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        self.configure(**options)
-
-    def configure(self, **options):
-        response = requests.post(f"{self.url}/_sim/config", json=options, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    @property
-    def accepted(self):
-        return requests.get(f"{self.url}/_sim/messages", timeout=30).json()["messages"]
+    module, log_name = "notifier.simulator.aliyun", "aliyun-simulator.log"
 
     def reply(self, phone, content):
         return requests.post(f"{self.url}/_sim/reply", json={"phone_number": phone, "content": content},
                              timeout=30).json()
-
-    def stats(self):
-        return requests.get(f"{self.url}/_sim/stats", timeout=10).json()
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.log.close()
 
 
 @pytest.fixture
