@@ -7,7 +7,20 @@ value is parsed from loose input (strings, numbers, lists) and checked here, in 
 import dataclasses
 import threading
 
+import click
+
 from .replies import parse_mix
+
+
+def set_options(pairs):
+    """The simulator commands' repeated --set NAME=VALUE, as {name: value} (parsed by the config)."""
+    options = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--set")
+        options[name.strip().replace("-", "_")] = value
+    return options
 
 # Fake credentials of the simulator (not secrets): Twilio-shaped so the official client accepts them.
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32

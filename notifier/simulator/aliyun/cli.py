@@ -3,17 +3,8 @@ import logging
 
 import click
 
+from ..config import set_options
 from .config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_HOST, DEFAULT_PORT
-
-
-def _options(pairs):
-    options = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--set")
-        options[name.strip().replace("-", "_")] = value
-    return options
 
 
 @click.command("aliyun-simulator")
@@ -35,7 +26,7 @@ def aliyun_simulator(host, port, settings, quiet, **options):
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        server = AliyunSimulatorServer(host=host, port=port, access_log=not quiet, **options, **_options(settings))
+        server = AliyunSimulatorServer(host=host, port=port, access_log=not quiet, **options, **set_options(settings))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     except OSError as exc:

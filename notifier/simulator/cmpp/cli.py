@@ -3,17 +3,8 @@ import logging
 
 import click
 
+from ..config import set_options
 from .config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SECRET, DEFAULT_SP_ID, DEFAULT_SRC_ID
-
-
-def _options(pairs):
-    options = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--set")
-        options[name.strip().replace("-", "_")] = value
-    return options
 
 
 @click.command("cmpp-simulator")
@@ -40,7 +31,7 @@ def cmpp_simulator(host, port, control_port, settings, quiet, **options):
     options = {k: v for k, v in options.items() if v is not None}
     try:
         run(host=host, port=port, control_port=control_port,
-            announce=lambda line: click.echo(line), **options, **_options(settings))
+            announce=lambda line: click.echo(line), **options, **set_options(settings))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     except OSError as exc:
