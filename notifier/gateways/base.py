@@ -17,6 +17,8 @@ Two kinds of adapter: `http` adapters are driven by the Celery send workers (`se
 `connector` adapters (CMPP) hold a session in a process of their own, which takes the texts routed
 to it from the outbox itself. See notifier.gateways.registry for how a text finds its gateway.
 """
+import asyncio
+import concurrent.futures
 import dataclasses
 import json
 
@@ -116,6 +118,18 @@ class Gateway:
 
     # Optional: list_inbound(since) -> [InboundText], for gateways whose replies can be listed
     # (the catch-up after an outage asks for what its webhook never brought).
+
+
+def run_batch(batch):
+    """Run a send batch's coroutine to its end from synchronous code. Called from a thread that
+    already runs an event loop (an async host, a test driving a browser), the batch gets a loop of
+    its own in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(batch)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, batch).result()
 
 
 def redact(value, secrets):

@@ -15,7 +15,6 @@ needs the number to find it again. A text found only by QuerySendDetails (which 
 the BizId) is "<number>:out=<OutId>" until its receipt brings the BizId.
 """
 import asyncio
-import concurrent.futures
 import json
 import re
 import time
@@ -42,6 +41,7 @@ from notifier.gateways.base import (
     RemoteMessage,
     SendResult,
     redact,
+    run_batch,
 )
 from notifier.gateways.twilio.adapter import body_match
 
@@ -183,13 +183,7 @@ class AliyunGateway(Gateway):
     def send_many(self, items, delays=None, repace=None, on_result=None):
         """Send `items` concurrently, each after its delay (see Gateway.send_many); texts of one
         template go together through SendBatchSms when ALIYUN_SMS_BATCH_SIZE > 1."""
-        batch = self._send_many(items, delays or [0.0] * len(items), repace, on_result)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(batch)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, batch).result()
+        return run_batch(self._send_many(items, delays or [0.0] * len(items), repace, on_result))
 
     async def _send_many(self, items, delays, repace, on_result):
         client = self._client()

@@ -5,7 +5,6 @@ Sends concurrently on the async client (one event loop per batch), reads with th
 talk to the simulator in notifier/simulator with the same client.
 """
 import asyncio
-import concurrent.futures
 import contextvars
 import re
 import time
@@ -29,6 +28,7 @@ from notifier.gateways.base import (
     RemoteMessage,
     SendResult,
     redact,
+    run_batch,
 )
 
 # Twilio error codes (https://www.twilio.com/docs/api/errors).
@@ -149,15 +149,7 @@ class TwilioGateway(Gateway):
         return their results in order. Runs its own event loop: call it from a worker thread.
         repace and on_result: see notifier.gateways.base.Gateway.send_many.
         """
-        batch = self._send_many(items, delays or [0.0] * len(items), repace, on_result)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(batch)
-        # Called from a thread that already runs an event loop (an async host, a test driving a
-        # browser): give the batch a loop of its own in a helper thread.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, batch).result()
+        return run_batch(self._send_many(items, delays or [0.0] * len(items), repace, on_result))
 
     async def _send_many(self, items, delays, repace, on_result):
         http = _RecordingAsyncClient()
