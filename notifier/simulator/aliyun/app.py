@@ -67,7 +67,8 @@ def create_app(simulator=None, **options):
     def stats():
         with simulator.lock:
             return jsonify(calls=dict(simulator.calls), pushed=dict(simulator.pushed), sent=len(simulator.sent),
-                           pending_reports=len(simulator._due))
+                           pending_reports=len(simulator._due),
+                           pending_replies=len(simulator._answers))
 
     @app.post("/_sim/reset")
     def reset():

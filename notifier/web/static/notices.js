@@ -221,14 +221,19 @@
     var chosen = function (name) {
       return Array.prototype.map.call(form.querySelectorAll("input[name=" + name + "]:checked"), function (e) { return e.value; });
     };
+    // Answers may come back out of order on a busy server: only the latest question's answer counts.
+    var asked = 0;
     var audience = function () {
       var deputies = form.querySelector("select[name=deputy_ids]");
+      var mine = ++asked;
       fetch(form.getAttribute("data-preview-url"), {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
         body: JSON.stringify({body: "", reply: "none", audience: {levels: chosen("levels"), tags: chosen("tags"),
+          groups: chosen("groups").map(function (v) { return parseInt(v, 10); }),
           deputy_ids: deputies ? Array.prototype.map.call(deputies.selectedOptions, function (o) { return parseInt(o.value, 10); }) : []}})
       }).then(function (r) { return r.json(); }).then(function (data) {
+        if (mine !== asked) { return; }
         var segments = parseInt(document.getElementById("pv-segments").textContent, 10) || 1;
         put("pv-recipients", data.recipients);
         put("pv-total", String(segments * (data.recipients || 0)));
