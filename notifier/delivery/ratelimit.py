@@ -263,20 +263,27 @@ class SegmentRateLimiter:
     def reserve_slot(self, sender: str, segments: int = 1, max_wait: float = 5.0) -> Slot | None:
         """As reserve(), with the generation of the schedule the slot belongs to: when
         generation(sender) has moved past it, the slot is void (the pace was cut meanwhile)."""
-        segments = max(int(segments), 1)
-        bucket_us = self.bucket * _US
-        retention_us = self.retention * _US
-        max_wait_us = max(float(max_wait), 0.0) * _US
+        return self.reserve_slots(sender, [segments], max_wait)[0]
+
+    def reserve_slots(self, sender: str, segment_counts, max_wait: float = 5.0) -> list[Slot | None]:
+        """reserve_slot() for each of a batch's texts, in order, in one round trip to Redis (a
+        pipeline of the same script). Once one is refused every later one is too: a refusal
+        leaves the schedule as it was, and the schedule only moves forward."""
+        keys = self._keys(sender)
+        bucket_us = repr(self.bucket * _US)
+        retention_us = repr(self.retention * _US)
+        max_wait_us = repr(max(float(max_wait), 0.0) * _US)
         # Trim the bucket hash once it holds twice what retention plus the horizon needs.
         trim_at = 2 * math.ceil((self.retention + max(float(max_wait), 0.0)) / self.bucket) + 16
-        accepted, wait_us, generation = self._reserve(
-            keys=self._keys(sender),
-            args=[repr(self._rate), segments, repr(max_wait_us), repr(bucket_us), repr(retention_us), trim_at],
-        )
-        self._generations[sender] = (time.monotonic(), int(generation))
-        if not accepted:
-            return None
-        return Slot(int(wait_us) / _US, int(generation))
+        pipe = self.redis.pipeline(transaction=False)
+        for segments in segment_counts:
+            self._reserve(keys=keys, args=[repr(self._rate), max(int(segments), 1), max_wait_us, bucket_us,
+                                           retention_us, trim_at], client=pipe)
+        slots = []
+        for accepted, wait_us, generation in pipe.execute():
+            self._generations[sender] = (time.monotonic(), int(generation))
+            slots.append(Slot(int(wait_us) / _US, int(generation)) if accepted else None)
+        return slots
 
     def throttled(self, sender: str) -> float:
         """The gateway said "slow down": cut the effective rate (once per cut_interval) and void
@@ -365,6 +372,25 @@ class Pacer:
 
             counters.limiter_wait(self.sender, slot.wait)  # for /metrics
         return slot.wait
+
+    def reserve_many(self, batch):
+        """Slots for (message_id, segments) pairs in one round trip: the ids reserved, in order,
+        up to the first that is further off than max_wait (that one and the rest: not reserved)."""
+        batch = list(batch)
+        now = time.monotonic()
+        reserved = []
+        for (message_id, segments), slot in zip(batch, self.limiter.reserve_slots(
+                self.sender, [segments for _, segments in batch], max_wait=self.max_wait), strict=True):
+            if slot is None:
+                break
+            self._slots[message_id] = (now + slot.wait, slot.generation, segments)
+            reserved.append(message_id)
+        waits = [self._slots[mid][0] - now for mid in reserved if self._slots[mid][0] > now]
+        if waits:
+            from notifier.ops import counters
+
+            counters.limiter_wait(self.sender, sum(waits), len(waits))  # for /metrics
+        return reserved
 
     def delay(self, message_id):
         """Seconds from now to the text's slot."""

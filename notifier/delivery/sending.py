@@ -17,7 +17,18 @@ from datetime import timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import column, exists, func, select, table, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    column,
+    exists,
+    func,
+    select,
+    table,
+    update,
+    values,
+)
 
 from notifier.delivery import dispatch, screening
 from notifier.delivery.clock import db_now, sql_now
@@ -164,14 +175,11 @@ def _send_through(name, gateway, rows):
     summary = _summary()
     pacer = Pacer(limiter, sender, max_wait=float(config["SMS_RATE_MAX_WAIT"]))
 
-    # 1. Pace: reserve a slot per message; those over the wait limit go back with a countdown.
-    reserved, deferred, full = [], [], False
-    for row in rows:
-        if full or pacer.reserve(row.id, max(1, row.segments or 1)) is None:
-            full = True
-            deferred.append(row.id)
-        else:
-            reserved.append(row)
+    # 1. Pace: reserve a slot per message (one round trip); those over the wait limit go back
+    # with a countdown.
+    taken = set(pacer.reserve_many((row.id, max(1, row.segments or 1)) for row in rows))
+    reserved = [row for row in rows if row.id in taken]
+    deferred = [row.id for row in rows if row.id not in taken]
     if deferred:
         summary["deferred"] = len(deferred)
         _defer(deferred, limiter, sender)
@@ -279,7 +287,7 @@ def record_results(pairs, source="worker", claims=None):
     config = current_app.config
     now = utcnow()
     counts = {"accepted": 0, "retry": 0, "held": 0, "failed": 0, "unknown": 0, "stale": 0}
-    events, exchanges, retries, reconcile, opted_out = [], [], [], [], []
+    events, exchanges, retries, reconcile, opted_out, accepted = [], [], [], [], [], []
     claims = claims or {}
     rows = {row.id: row for row in db.session.execute(
         select(Message.id, Message.attempts, Message.first_attempt_at, Message.claimed_at, Message.status,
@@ -304,14 +312,7 @@ def record_results(pairs, source="worker", claims=None):
             continue
         if result.outcome == ACCEPTED:
             counts["accepted"] += 1
-            unowned = ~exists().where(_other.c.gateway_id == result.gateway_id, _other.c.id != mid)
-            moved = db.session.execute(
-                update(Message).where(mine, Message.status == SENDING, unowned)
-                .values(status=SENT, gateway_id=result.gateway_id, gateway_status=result.gateway_status,
-                        sent_at=now, error_code=None, error_message=None, updated_at=now)).rowcount
-            if not moved:  # a callback or a reconcile got there first: keep its status, add the id
-                db.session.execute(update(Message).where(mine, Message.gateway_id.is_(None), unowned)
-                                   .values(gateway_id=result.gateway_id, updated_at=now))
+            accepted.append((mid, result))
             events.append((mid, "status", SENT, source, result.gateway_id))
             continue
         reason = None
@@ -347,6 +348,7 @@ def record_results(pairs, source="worker", claims=None):
                 reconcile.append(mid)
                 events.append((mid, "error", SENDING, source,
                                f"{result.error_code}: {result.error_message}; reconciling"))
+    _mark_sent(accepted, claims, now)
     if exchanges:
         db.session.execute(db.insert(GatewayExchange), exchanges)
     if opted_out:
@@ -364,6 +366,48 @@ def record_results(pairs, source="worker", claims=None):
     for mid in reconcile:
         dispatch.reconcile_message(mid, countdown=float(config["SMS_RECONCILE_DELAY_SECONDS"]))
     return counts
+
+
+def _mark_sent(accepted, claims, now):
+    """The gateway took these texts ([(message_id, result)]): each row `sent` with the gateway's
+    id, while it is `sending` under the claim its call was made with and no other row has that
+    id. On PostgreSQL the texts sent under a claim go in one UPDATE ... FROM (VALUES ...)."""
+    batch, one_by_one, ids = [], [], set()
+    for mid, result in sorted(accepted, key=lambda pair: pair[0]):  # rows locked in id order
+        fits = mid in claims and result.gateway_id and result.gateway_id not in ids
+        (batch if fits else one_by_one).append((mid, result))
+        ids.add(result.gateway_id)
+    if db.engine.dialect.name != "postgresql":
+        batch, one_by_one = [], accepted
+    moved = set()
+    if batch:
+        sent = values(column("id", Integer), column("claim", DateTime), column("gid", String(64)),
+                      column("gst", String(32)), name="sent").data(
+            [(mid, claims[mid], result.gateway_id, result.gateway_status) for mid, result in batch])
+        moved = set(db.session.scalars(
+            update(Message).where(Message.id == sent.c.id, Message.claimed_at == sent.c.claim,
+                                  Message.status == SENDING,
+                                  ~exists().where(_other.c.gateway_id == sent.c.gid, _other.c.id != sent.c.id))
+            .values(status=SENT, gateway_id=sent.c.gid, gateway_status=sent.c.gst, sent_at=now,
+                    error_code=None, error_message=None, updated_at=now)
+            .returning(Message.id).execution_options(synchronize_session=False)))
+    late = [(mid, result) for mid, result in batch if mid not in moved]
+    for mid, result in one_by_one:
+        mine, unowned = _fence(mid, claims), _unowned(result.gateway_id, mid)
+        if not db.session.execute(
+                update(Message).where(mine, Message.status == SENDING, unowned)
+                .values(status=SENT, gateway_id=result.gateway_id, gateway_status=result.gateway_status,
+                        sent_at=now, error_code=None, error_message=None, updated_at=now)).rowcount:
+            late.append((mid, result))
+    for mid, result in late:  # a callback or a reconcile got there first: keep its status, add the id
+        db.session.execute(update(Message).where(_fence(mid, claims), Message.gateway_id.is_(None),
+                                                 _unowned(result.gateway_id, mid))
+                           .values(gateway_id=result.gateway_id, updated_at=now))
+
+
+def _unowned(gateway_id, mid):
+    """No other row carries this gateway id (ids are unique where set)."""
+    return ~exists().where(_other.c.gateway_id == gateway_id, _other.c.id != mid)
 
 
 def _fence(mid, claims):

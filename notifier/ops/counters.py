@@ -35,27 +35,38 @@ def _safely(write):
 
 
 def gateway_calls(calls):
-    """[(gateway, seconds)] of the calls a batch made, in one round trip."""
+    """[(gateway, seconds)] of the calls a batch made: summed here, then one round trip."""
+    totals = {}  # gateway -> {field: count}, and the sum of seconds
+    for gateway, seconds in calls:
+        fields = totals.setdefault(gateway, {"count": 0, "sum": 0.0})
+        fields["count"] += 1
+        fields["sum"] += float(seconds)
+        for bound in LATENCY_BUCKETS:
+            if seconds <= bound:
+                fields[f"le:{bound}"] = fields.get(f"le:{bound}", 0) + 1
+
     def write(pipe):
-        for gateway, seconds in calls:
+        for gateway, fields in totals.items():
             key = f"{PREFIX}gateway_call:{gateway}"
-            for bound in LATENCY_BUCKETS:
-                if seconds <= bound:
-                    pipe.hincrby(key, f"le:{bound}", 1)
-            pipe.hincrby(key, "count", 1)
-            pipe.hincrbyfloat(key, "sum", float(seconds))
+            for field, value in fields.items():
+                if field == "sum":
+                    pipe.hincrbyfloat(key, field, value)
+                else:
+                    pipe.hincrby(key, field, value)
 
     if calls:
         _safely(write)
 
 
-def limiter_wait(sender, seconds):
+def limiter_wait(sender, seconds, count=1):
+    """`count` sends of `sender` that waited `seconds` in all for their slots."""
     def write(pipe):
         key = f"{PREFIX}limiter_wait:{sender}"
-        pipe.hincrby(key, "count", 1)
+        pipe.hincrby(key, "count", int(count))
         pipe.hincrbyfloat(key, "sum", float(seconds))
 
-    _safely(write)
+    if count:
+        _safely(write)
 
 
 def webhook(kind, outcome):
