@@ -17,18 +17,7 @@ from datetime import timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import (
-    DateTime,
-    Integer,
-    String,
-    column,
-    exists,
-    func,
-    select,
-    table,
-    update,
-    values,
-)
+from sqlalchemy import bindparam, column, exists, func, select, table, update
 
 from notifier.delivery import dispatch, screening
 from notifier.delivery.clock import db_now, sql_now
@@ -276,7 +265,8 @@ def give_up_reason(attempts, first_attempt_at, now, config=None):
 
 
 def record_results(pairs, source="worker", claims=None):
-    """Apply (message_id, SendResult) pairs: rows, events and gateway exchanges, one transaction.
+    """Apply (message_id, SendResult) pairs: rows, events and gateway exchanges (those of texts
+    not accepted, and SMS_EXCHANGE_SAMPLE of the others), one transaction.
 
     `claims` ({message_id: claimed_at}) are the claims the calls were made under: a row that no
     longer carries its claim (its lease ran out and another pass took it) is left as it is, and
@@ -293,17 +283,17 @@ def record_results(pairs, source="worker", claims=None):
         select(Message.id, Message.attempts, Message.first_attempt_at, Message.claimed_at, Message.status,
                Message.gateway)
         .where(Message.id.in_([mid for mid, _ in pairs])))}
-    clock = db_now()
+    clock = db_now() if any(result.outcome == TRANSIENT for _, result in pairs) else None
+    sample = float(config["SMS_EXCHANGE_SAMPLE"])
     latencies = [(rows[mid].gateway or "", result.exchange["duration_ms"] / 1000) for mid, result in pairs
                  if result.exchange and result.exchange.get("duration_ms") is not None and mid in rows]
     counters.gateway_calls(latencies)  # for /metrics
     for mid, result in pairs:
-        if result.exchange:
+        if result.exchange and (result.outcome != ACCEPTED or random.random() < sample):
             exchanges.append({"message_id": mid, "at": now, **_exchange_row(result.exchange)})
         row = rows.get(mid)
         if row is None:
             continue
-        mine = _fence(mid, claims)
         if mid in claims and row.claimed_at != claims[mid]:
             counts["stale"] += 1
             detail = f"late answer under an earlier claim, left alone: {result.outcome}"
@@ -315,6 +305,7 @@ def record_results(pairs, source="worker", claims=None):
             accepted.append((mid, result))
             events.append((mid, "status", SENT, source, result.gateway_id))
             continue
+        mine = _fence(mid, claims)
         reason = None
         if result.outcome == TRANSIENT:
             reason = give_up_reason(row.attempts, row.first_attempt_at, clock, config)
@@ -371,27 +362,22 @@ def record_results(pairs, source="worker", claims=None):
 def _mark_sent(accepted, claims, now):
     """The gateway took these texts ([(message_id, result)]): each row `sent` with the gateway's
     id, while it is `sending` under the claim its call was made with and no other row has that
-    id. On PostgreSQL the texts sent under a claim go in one UPDATE ... FROM (VALUES ...)."""
+    id. The texts sent under a claim go in one executemany of one statement (compiled once,
+    pipelined by the driver); the others, and any a callback or reconcile got to first, one by one."""
     batch, one_by_one, ids = [], [], set()
     for mid, result in sorted(accepted, key=lambda pair: pair[0]):  # rows locked in id order
         fits = mid in claims and result.gateway_id and result.gateway_id not in ids
         (batch if fits else one_by_one).append((mid, result))
         ids.add(result.gateway_id)
-    if db.engine.dialect.name != "postgresql":
-        batch, one_by_one = [], accepted
-    moved = set()
+    late = []
     if batch:
-        sent = values(column("id", Integer), column("claim", DateTime), column("gid", String(64)),
-                      column("gst", String(32)), name="sent").data(
-            [(mid, claims[mid], result.gateway_id, result.gateway_status) for mid, result in batch])
-        moved = set(db.session.scalars(
-            update(Message).where(Message.id == sent.c.id, Message.claimed_at == sent.c.claim,
-                                  Message.status == SENDING,
-                                  ~exists().where(_other.c.gateway_id == sent.c.gid, _other.c.id != sent.c.id))
-            .values(status=SENT, gateway_id=sent.c.gid, gateway_status=sent.c.gst, sent_at=now,
-                    error_code=None, error_message=None, updated_at=now)
-            .returning(Message.id).execution_options(synchronize_session=False)))
-    late = [(mid, result) for mid, result in batch if mid not in moved]
+        moved = db.session.execute(_SENT_UNDER_CLAIM, [
+            {"mid": mid, "claim": claims[mid], "gid": result.gateway_id, "gst": result.gateway_status, "now": now}
+            for mid, result in batch]).rowcount
+        if moved != len(batch):
+            found = dict(db.session.execute(select(Message.id, Message.gateway_id)
+                                            .where(Message.id.in_([mid for mid, _ in batch]))).all())
+            late = [(mid, result) for mid, result in batch if found.get(mid) != result.gateway_id]
     for mid, result in one_by_one:
         mine, unowned = _fence(mid, claims), _unowned(result.gateway_id, mid)
         if not db.session.execute(
@@ -403,6 +389,19 @@ def _mark_sent(accepted, claims, now):
         db.session.execute(update(Message).where(_fence(mid, claims), Message.gateway_id.is_(None),
                                                  _unowned(result.gateway_id, mid))
                            .values(gateway_id=result.gateway_id, updated_at=now))
+
+
+_messages = Message.__table__
+# Core, not ORM: a list of parameters makes it one executemany (an ORM update would be a bulk
+# update by primary key, without the claim and the other row in its WHERE).
+_SENT_UNDER_CLAIM = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("mid"), _messages.c.claimed_at == bindparam("claim"),
+           _messages.c.status == SENDING,
+           ~exists().where(_other.c.gateway_id == bindparam("gid"), _other.c.id != bindparam("mid")))
+    .values(status=SENT, gateway_id=bindparam("gid"), gateway_status=bindparam("gst"), sent_at=bindparam("now"),
+            error_code=None, error_message=None, updated_at=bindparam("now"))
+)
 
 
 def _unowned(gateway_id, mid):

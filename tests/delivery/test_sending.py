@@ -110,6 +110,19 @@ def test_deliver_sends_once_and_records_the_exchange(dctx, sim, delivery_app):
     assert delivery_app.config["TWILIO_ACCOUNT_SID"] not in dumped and "[redacted]" in dumped
 
 
+def test_accepted_calls_keep_a_sample_of_exchanges_and_every_failure_its_own(dctx, sim, delivery_app):
+    delivery_app.config["SMS_EXCHANGE_SAMPLE"] = 0.0
+    sim.configure(invalid_numbers=["+8613800000009"])
+    ids = queued("+8613800000001", "+8613800000002", "+8613800000009")
+    assert deliver(ids)["accepted"] == 2
+    kept = db.session.scalars(select(GatewayExchange.message_id)).all()
+    assert kept == [ids[2]]  # only the refused call's
+    delivery_app.config["SMS_EXCHANGE_SAMPLE"] = 1.0
+    more = queued("+8613800000003")
+    deliver(more)
+    assert db.session.scalar(select(func.count()).where(GatewayExchange.message_id == more[0])) == 1
+
+
 def test_permanent_errors_fail_at_once_and_21610_opts_out(dctx, sim):
     sim.configure(invalid_numbers=["+8613800000009"], opted_out_numbers=["+8613800000008"])
     refused = deputy("赵六", "+8613800000008")
