@@ -38,8 +38,8 @@ def list_query(args):
     return query
 
 
-def list_page(args, cursor=None, direction=OLDER, limit=PAGE_SIZE):
+def list_page(args, cursor=None, direction=OLDER, limit=None):
     """One page of the list (notifier.paging.Page of Notice, authors loaded with them). Raises
     paging.BadCursor for a cursor that does not decode."""
     query = list_query(args).options(joinedload(Notice.created_by), raiseload("*"))
-    return keyset_page(query, Notice.created_at, Notice.id, cursor, direction, limit)
+    return keyset_page(query, Notice.created_at, Notice.id, cursor, direction, limit or PAGE_SIZE)

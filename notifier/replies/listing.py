@@ -4,6 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from notifier.accounts.models import User
+from notifier.extensions import db
 from notifier.paging import OLDER, keyset_page
 from notifier.replies.models import KINDS, InboundMessage
 from notifier.roster.models import Deputy
@@ -29,7 +30,7 @@ def inbox_query(args):
     return query
 
 
-def inbox_page(args, cursor=None, direction=OLDER, limit=PAGE_SIZE):
+def inbox_page(args, cursor=None, direction=OLDER, limit=None):
     """One page of the inbox: a notifier.paging.Page of rows (text, deputy_name, read_by,
     handled_by), the names as the page shows them. Raises paging.BadCursor for a bad cursor."""
     reader, handler = aliased(User), aliased(User)
@@ -41,10 +42,26 @@ def inbox_page(args, cursor=None, direction=OLDER, limit=PAGE_SIZE):
              .outerjoin(Deputy, Deputy.id == InboundMessage.deputy_id)
              .outerjoin(reader, reader.id == InboundMessage.read_by_id)
              .outerjoin(handler, handler.id == InboundMessage.handled_by_id))
-    page = keyset_page(query, InboundMessage.received_at, InboundMessage.id, cursor, direction, limit,
+    page = keyset_page(query, InboundMessage.received_at, InboundMessage.id, cursor, direction, limit or PAGE_SIZE,
                        key=lambda row: (row[0].received_at, row[0].id))
     page.rows = [InboxRow(row) for row in page.rows]
     return page
+
+
+FILTER_NOTICES = 200
+
+
+def notices_with_replies(chosen=None, limit=FILTER_NOTICES):
+    """(id, title) of the newest notices that have replies, for the inbox's notice filter, and
+    the one chosen (`chosen`, an id) wherever it is: the filter never lists every notice ever sent."""
+    from notifier.notices.models import Notice
+
+    has_replies = select(InboundMessage.id).where(InboundMessage.notice_id == Notice.id).exists()
+    rows = db.session.execute(select(Notice.id, Notice.title).where(has_replies)
+                              .order_by(Notice.id.desc()).limit(limit)).all()
+    if chosen is not None and chosen not in {r.id for r in rows}:
+        rows += db.session.execute(select(Notice.id, Notice.title).where(Notice.id == chosen)).all()
+    return rows
 
 
 class InboxRow:

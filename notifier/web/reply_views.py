@@ -14,7 +14,7 @@ from notifier.extensions import db
 from notifier.notices import followups, workflow
 from notifier.notices.models import Notice
 from notifier.replies import listing, reminders
-from notifier.replies.models import KIND_LABELS, InboundMessage, Reminder
+from notifier.replies.models import KIND_LABELS, Reminder
 from notifier.replies.outgoing import send_to_deputy
 from notifier.replies.service import MARKS, conversation, mark, tally, unread_count
 from notifier.replies.settings import get_setting, set_setting
@@ -58,8 +58,8 @@ class RepliesView(ProtectedView):
     def index(self):
         args = request.args
         page, filters, cursor = keyset_or_first(lambda c, d: listing.inbox_page(args, c, d), args)
-        notices = db.session.execute(select(Notice.id, Notice.title).where(
-            Notice.id.in_(select(InboundMessage.notice_id))).order_by(Notice.id.desc())).all()
+        chosen = args.get("notice", "")
+        notices = listing.notices_with_replies(int(chosen) if chosen.isdigit() and int(chosen) < 2**31 else None)
         settings = {key: get_setting(key) for key in ("reminders_without_approval", "direct_replies_without_approval",
                                                       "auto_remind_hours")}
         return self.render("replies/inbox.html", rows=page.rows, page=page, filters_now=filters, paged=bool(cursor),
