@@ -86,6 +86,12 @@
         li.addEventListener("click", function () { choose(item); });
         results.appendChild(li);
       });
+      if (data.more) {  // also at the list's foot, where the list would cover the line below the box
+        var foot = document.createElement("li");
+        foot.className = "list-group-item py-1 small text-muted deputy-more"; foot.setAttribute("aria-hidden", "true");
+        foot.textContent = picker.getAttribute("data-more");
+        results.appendChild(foot);
+      }
       var found = (data.items || []).length;
       results.hidden = !found;
       search.setAttribute("aria-expanded", found ? "true" : "false");
