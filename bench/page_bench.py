@@ -3,10 +3,12 @@ and above. Seeds 50,000 deputies, 2,000 notices, 20,000 texts sent and 20,000 re
 INSERTs), then times GET of each page with the Flask test client logged in (median of --runs).
 
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_pages \\
-    python bench/page_bench.py [--runs 5] [--before /work/main]
+    python bench/page_bench.py [--runs 5] [--before REV_OR_DIR]
 
 Before and after in one run, on the same rows: the database is seeded at the schema of
-migration 0041 and timed with the code of --before (a checkout of main: the compose page loads
+migration 0041 and timed with the code of --before (a directory, or a git revision exported
+with `git archive` to a temporary folder; by default where this branch left main, so the figures
+do not depend on a work tree being edited. There the compose page loads
 the whole roster into a select, the list and the inbox load 500/200 rows and their authors and
 senders one query per row); then upgraded to this checkout's head (the keyset indexes) and timed
 with this code. Each timing runs in a process of its own with that checkout first on sys.path.
@@ -198,6 +200,22 @@ def explain(app):
                     print("   ", line)
 
 
+def export_before(before):
+    """The directory of the code timed first: `before` itself, or the git revision exported."""
+    if before == "" or (before and os.path.isdir(before)):
+        return before
+    import tempfile
+
+    git = ["git", "-C", ROOT]
+    rev = before or subprocess.run(git + ["merge-base", "HEAD", "main"], capture_output=True, text=True,
+                                   check=True).stdout.strip()
+    folder = tempfile.mkdtemp(prefix="page-bench-before-")
+    archive = subprocess.run(git + ["archive", rev], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+    print(f"before: {rev[:12]} exported to {folder}")
+    return folder
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
@@ -205,7 +223,8 @@ def main():
     parser.add_argument("--notices", type=int, default=2000)
     parser.add_argument("--sent", type=int, default=20000, help="texts sent (messages rows)")
     parser.add_argument("--replies", type=int, default=20000, help="texts received (the inbox)")
-    parser.add_argument("--before", default="/work/main", help="checkout timed first ('' for none)")
+    parser.add_argument("--before", default=None,
+                        help="directory or git revision timed first (default: merge-base of HEAD and main; '' for none)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--user", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,6 +243,8 @@ def main():
     from notifier.extensions import db
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url)
+    given = args.before
+    args.before = export_before(args.before)
     with app.app_context():
         with db.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -246,6 +267,10 @@ def main():
                  f"{a['median_ms']:>9} {a['queries']:>8} {a['kb']:>6}" if a else f"{'n/a':>9}"]
         print(f"{name:36} {cells[0]}   {cells[1]}")
     explain(app)
+    if args.before and args.before != given:
+        import shutil
+
+        shutil.rmtree(args.before, ignore_errors=True)
 
 
 if __name__ == "__main__":
