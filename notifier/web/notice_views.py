@@ -453,11 +453,12 @@ class NoticesView(ProtectedView):
             return jsonify({"errors": {"q": [_("Type part of a name or number, at most %(n)s characters.",
                                                  n=SEARCH_MAX_LENGTH)]}}), 400
         rows, more = search_deputies(q, limit=SEARCH_LIMIT, full_numbers=sees_full_numbers(current_user))
-        return jsonify({"items": [{"id": r.id, "name": r.name, "phone": shown_phone(r.phone),
-                                   "label": f"{r.name} {shown_phone(r.phone)}",
-                                   "note": str(_l("Opted out")) if r.opted_out else
-                                   str(_l("Inactive")) if not r.active else ""} for r in rows],
-                        "more": more})
+        items = []
+        for r in rows:
+            phone = shown_phone(r.phone)  # once a deputy: full numbers shown are counted for the audit
+            items.append({"id": r.id, "name": r.name, "phone": phone, "label": f"{r.name} {phone}",
+                          "note": _("Opted out") if r.opted_out else _("Inactive") if not r.active else ""})
+        return jsonify({"items": items, "more": more})
 
     @expose("/preview", methods=("POST",))
     def preview_json(self):
