@@ -60,6 +60,7 @@ class Notice(db.Model):
     __tablename__ = "notices"
     __table_args__ = (
         db.Index("ix_notices_status_send_after", "status", "send_after"),
+        db.Index("ix_notices_created_at_id", "created_at", "id"),  # the list's keyset pages
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -54,6 +54,7 @@ class InboundMessage(db.Model):
     __table_args__ = (
         db.Index("ix_inbound_messages_notice_id_deputy_id", "notice_id", "deputy_id"),
         db.Index("ix_inbound_messages_deputy_id_received_at", "deputy_id", "received_at"),
+        db.Index("ix_inbound_messages_received_at_id", "received_at", "id"),  # the inbox's keyset pages
     )
 
     id = db.Column(db.Integer, primary_key=True)

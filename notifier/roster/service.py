@@ -361,6 +361,44 @@ def deputy_query(q=None, levels=None, tags=None, active=None, opted_out=None, gr
     return query
 
 
+SEARCH_MAX_LENGTH = 50
+
+
+def search_deputies(q, limit=20, full_numbers=True):
+    """Deputies for a picker that searches as you type, in roster order: (rows, more).
+
+    `q` matches part of the name, the name's pinyin from its start ("zhang", "zhang s" finds
+    张三: the key is "zhang1 san1 张三", each typed word begins a syllable) or part of the
+    number. For someone who sees numbers masked (`full_numbers` False) a number only matches by
+    its last digits (up to 4, what the masked number shows), so hidden digits cannot be probed.
+    Rows are (id, name, phone, active, opted_out); `more` says there were more than `limit`.
+    """
+    text = unicodedata.normalize("NFKC", q or "").strip()
+    conditions = [Deputy.name.icontains(text, autoescape=True)]
+    words = text.lower().split()
+    if words and all(re.fullmatch(r"[a-z]+", w) for w in words):
+        conditions.append(Deputy.name_sort.like("% ".join(words) + "%"))
+    digits = re.sub(r"[\s\-()+]", "", text)
+    if digits.isdigit():
+        if full_numbers:
+            conditions.append(Deputy.phone.contains(digits, autoescape=True))
+        elif len(digits) <= 4:
+            conditions.append(Deputy.phone.endswith(digits, autoescape=True))
+    rows = db.session.execute(
+        db.select(Deputy.id, Deputy.name, Deputy.phone, Deputy.active, Deputy.opted_out)
+        .where(or_(*conditions)).order_by(Deputy.name_sort, Deputy.id).limit(limit + 1)).all()
+    return rows[:limit], len(rows) > limit
+
+
+def deputies_by_id(ids):
+    """{id: (id, name, phone)} for the ids that are on the roster (one query)."""
+    ids = sorted({i for i in ids if isinstance(i, int) and 0 < i < 2**31})
+    if not ids:
+        return {}
+    rows = db.session.execute(db.select(Deputy.id, Deputy.name, Deputy.phone).where(Deputy.id.in_(ids))).all()
+    return {r.id: r for r in rows}
+
+
 def _iso(value):
     return value.isoformat() if value is not None else None
 

@@ -1,6 +1,6 @@
 """Notice pages: list, compose/edit with a live preview, the approval queue (with a count in the
 menu for approvers), and the notice page with live progress. Thin views over notifier.notices."""
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
@@ -28,7 +28,7 @@ from notifier.audit.models import AuditEvent
 from notifier.delivery.models import FINAL_STATUSES
 from notifier.delivery.models import STATUSES as MESSAGE_STATUSES
 from notifier.extensions import db
-from notifier.notices import followups, rendering, templates, workflow
+from notifier.notices import followups, listing, rendering, templates, workflow
 from notifier.notices.dispatch import counts
 from notifier.notices.models import (
     APPROVED,
@@ -47,19 +47,20 @@ from notifier.notices.models import (
     SOURCE_LABELS,
     SOURCES,
     STATUS_LABELS,
-    STATUSES,
     Notice,
 )
 from notifier.notices.settings import approval_required, set_setting
 from notifier.notices.summary import get_notice, message_to_dict, messages_query, outgoing, preview
-from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, DeputyGroup, Tag
+from notifier.paging import NEWER, OLDER, BadCursor
+from notifier.reports.masking import sees_full_numbers
+from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, DeputyGroup, Tag
+from notifier.roster.service import SEARCH_MAX_LENGTH, deputies_by_id, search_deputies
 from notifier.timeutil import utcnow
 from notifier.web.base import ProtectedView, SecureForm
 from notifier.web.common import (
     CountedLabel,
     join_list,
     local_datetime,
-    local_day_bounds,
     number_mask,
 )
 from notifier.web.gateway_views import gateway_label
@@ -88,6 +89,7 @@ FIELD_LABELS = {
 # Reasons the outbox stores in English (they are data); shown translated.
 REASON_LABELS = {"opted out": _l("Opted out"), "inactive": _l("Inactive"), "notice cancelled": _l("Notice cancelled")}
 BEFORE_DISPATCH = (DRAFT, PENDING_APPROVAL, REJECTED, APPROVED, SCHEDULED)
+SEARCH_LIMIT = 20  # deputies the compose page's picker shows for what is typed
 PAGE_MESSAGES = 200  # recipients shown on the notice page (the API pages through all of them)
 
 assets = Blueprint("notice_assets", __name__, static_folder="static", static_url_path="/_notices")
@@ -142,11 +144,19 @@ def _fill_choices(form):
     form.tags.choices = [(t, t) for t in db.session.scalars(select(Tag.name).order_by(Tag.name))]
     form.groups.choices = [(g.id, g.name) for g in db.session.scalars(select(DeputyGroup).order_by(
         DeputyGroup.kind, DeputyGroup.name))]
-    rows = db.session.execute(select(Deputy.id, Deputy.name, Deputy.phone).order_by(Deputy.name, Deputy.id)).all()
-    # Formatted, or masked for masked roles (a masked number does not parse as one).
-    form.deputy_ids.choices = [(r.id, f"{r.name} {shown_phone(r.phone)}") for r in rows]
     form.template.choices = [("", _("None: write the text"))] + [
         (t.code, f"{t.code} {t.name or t.text[:20]}") for t in templates.approved_templates()]
+
+
+def _chosen_deputies(form):
+    """The individual deputies chosen so far (a draft's, or the ones posted back with a field
+    error), by name, for the picker to show: the page never loads the whole roster, the picker
+    asks deputy_search as the user types. A number shows formatted, or masked for masked roles;
+    an id no longer on the roster shows as "#id" (the audience's error says so)."""
+    ids = list(dict.fromkeys(i for i in (form.deputy_ids.data or []) if isinstance(i, int)))
+    found = deputies_by_id(ids)
+    form.deputy_ids.choices = [(i, f"{found[i].name} {shown_phone(found[i].phone)}" if i in found else f"#{i}")
+                               for i in ids]
 
 
 def _chosen_template(form, notice):
@@ -315,20 +325,26 @@ def follow_up(make, notice, actor):
 
 def notice_list_query(args):
     """The notice list's query for its filters (the home page counts with the same one)."""
-    query = select(Notice).order_by(Notice.id.desc())
-    for key, choices in (("status", STATUSES), ("category", CATEGORIES), ("source", SOURCES)):
-        if args.get(key) in choices:
-            query = query.where(getattr(Notice, key) == args[key])
-    if str(args.get("author", "")).isdigit():
-        query = query.where(Notice.created_by_id == int(args["author"]))
-    for key, op in (("from", "ge"), ("until", "lt")):
-        try:
-            day = date.fromisoformat(args.get(key, ""))
-        except ValueError:
-            continue
-        start, end = local_day_bounds(day)
-        query = query.where(Notice.created_at >= start if op == "ge" else Notice.created_at < end)
-    return query
+    return listing.list_query(args)
+
+
+def page_args(args):
+    """The list's cursor and direction from the URL (?older=... or ?newer=...), and its other
+    arguments (the filters) for the links to the next pages."""
+    filters = {k: v for k, v in args.items() if k not in (OLDER, NEWER) and v}
+    if args.get(NEWER):
+        return args[NEWER], NEWER, filters
+    return args.get(OLDER) or None, OLDER, filters
+
+
+def keyset_or_first(fetch, args):
+    """fetch(cursor, direction) -> Page, the first page when the URL's cursor does not decode."""
+    cursor, direction, filters = page_args(args)
+    try:
+        return fetch(cursor, direction), filters, cursor
+    except BadCursor:
+        flash(_("That page link is not valid; here is the newest page."), "warning")
+        return fetch(None, OLDER), filters, None
 
 
 class NoticesView(ProtectedView):
@@ -341,11 +357,11 @@ class NoticesView(ProtectedView):
     @expose("/")
     def index(self):
         args = request.args
-        query = notice_list_query(args)
-        notices = db.session.scalars(query.limit(500)).all()
+        page, filters, cursor = keyset_or_first(lambda c, d: listing.list_page(args, c, d), args)
         authors = db.session.execute(select(User.id, User.username).where(
             User.id.in_(select(Notice.created_by_id))).order_by(User.username)).all()
-        return self.render("notices/list.html", notices=notices, args=args, authors=authors,
+        return self.render("notices/list.html", notices=page.rows, page=page, filters=filters, paged=bool(cursor),
+                           args=args, authors=authors,
                            statuses=STATUS_LABELS, categories=CATEGORY_LABELS, sources=SOURCE_LABELS)
 
     @expose("/new", methods=("GET", "POST"))
@@ -407,6 +423,7 @@ class NoticesView(ProtectedView):
                     return self._run(notice, "submit", edit_on_error=True)
                 flash(_("The draft is saved."), "success")
                 return redirect(url_for(".show", notice_id=notice.id))
+        _chosen_deputies(form)
         if template is not None:
             return self.render("notices/compose.html", form=form, notice=notice, sms_template=template, params=params,
                                param_errors=param_errors, preview_url=url_for(".preview_json"),
@@ -424,6 +441,24 @@ class NoticesView(ProtectedView):
         if notice is not None and notice.reply_code:
             return str(notice.reply_code)
         return str(workflow.allocate_reply_code())
+
+    @expose("/deputies")
+    def deputy_search(self):
+        """The compose page's individual-deputy picker: at most SEARCH_LIMIT deputies matching
+        ?q= (name, pinyin or number), numbers as the page shows them; 400 for a missing, too
+        long or unprintable q."""
+        self._need("compose")
+        q = request.args.get("q", "").strip()
+        if not q or len(q) > SEARCH_MAX_LENGTH or not q.isprintable():
+            return jsonify({"errors": {"q": [_("Type part of a name or number, at most %(n)s characters.",
+                                                 n=SEARCH_MAX_LENGTH)]}}), 400
+        rows, more = search_deputies(q, limit=SEARCH_LIMIT, full_numbers=sees_full_numbers(current_user))
+        items = []
+        for r in rows:
+            phone = shown_phone(r.phone)  # once a deputy: full numbers shown are counted for the audit
+            items.append({"id": r.id, "name": r.name, "phone": phone, "label": f"{r.name} {phone}",
+                          "note": _("Opted out") if r.opted_out else _("Inactive") if not r.active else ""})
+        return jsonify({"items": items, "more": more})
 
     @expose("/preview", methods=("POST",))
     def preview_json(self):

@@ -13,17 +13,16 @@ from notifier.delivery.models import STATUS_LABELS as MESSAGE_STATUS_LABELS
 from notifier.extensions import db
 from notifier.notices import followups, workflow
 from notifier.notices.models import Notice
-from notifier.replies import reminders
-from notifier.replies.models import KIND_LABELS, KINDS, InboundMessage, Reminder
+from notifier.replies import listing, reminders
+from notifier.replies.models import KIND_LABELS, Reminder
 from notifier.replies.outgoing import send_to_deputy
 from notifier.replies.service import MARKS, conversation, mark, tally, unread_count
 from notifier.replies.settings import get_setting, set_setting
 from notifier.roster.models import Deputy
 from notifier.web.base import ProtectedView
 from notifier.web.common import CountedLabel, safe_next
-from notifier.web.notice_views import follow_up, notice_or_404
+from notifier.web.notice_views import follow_up, keyset_or_first, notice_or_404
 
-PAGE = 200
 TALLY_LABELS = {"confirmed": _l("Confirmed"), "declined": _l("Declined"), "received": _l("Received only"),
                 "other": _l("Other replies"),
                 "opted_out": _l("Opted out"), "none": _l("No reply yet")}
@@ -48,20 +47,8 @@ def reply_tally(notice):
 
 
 def inbox_query(args):
-    """The inbox's query for its filters, newest first (the home page counts with the same one)."""
-    query = select(InboundMessage).order_by(InboundMessage.id.desc())
-    show = args.get("show")
-    if show == "unread":
-        query = query.where(InboundMessage.read_at.is_(None))
-    elif show == "unhandled":
-        query = query.where(InboundMessage.handled_at.is_(None))
-    elif show == "unmatched":
-        query = query.where(InboundMessage.deputy_id.is_(None))
-    if args.get("kind") in KINDS:
-        query = query.where(InboundMessage.kind == args["kind"])
-    if str(args.get("notice", "")).isdigit() and int(args["notice"]) < 2**31:
-        query = query.where(InboundMessage.notice_id == int(args["notice"]))
-    return query
+    """The inbox's query for its filters (the home page counts with the same one)."""
+    return listing.inbox_query(args)
 
 
 class RepliesView(ProtectedView):
@@ -70,13 +57,13 @@ class RepliesView(ProtectedView):
     @expose("/")
     def index(self):
         args = request.args
-        query = inbox_query(args)
-        rows = db.session.scalars(query.limit(PAGE)).all()
-        notices = db.session.execute(select(Notice.id, Notice.title).where(
-            Notice.id.in_(select(InboundMessage.notice_id))).order_by(Notice.id.desc())).all()
+        page, filters, cursor = keyset_or_first(lambda c, d: listing.inbox_page(args, c, d), args)
+        chosen = args.get("notice", "")
+        notices = listing.notices_with_replies(int(chosen) if chosen.isdigit() and int(chosen) < 2**31 else None)
         settings = {key: get_setting(key) for key in ("reminders_without_approval", "direct_replies_without_approval",
                                                       "auto_remind_hours")}
-        return self.render("replies/inbox.html", rows=rows, args=args, kinds=KIND_LABELS, filters=FILTERS,
+        return self.render("replies/inbox.html", rows=page.rows, page=page, filters_now=filters, paged=bool(cursor),
+                           args=args, kinds=KIND_LABELS, filters=FILTERS,
                            notices=notices, settings=settings)
 
     @expose("/mark", methods=("POST",))

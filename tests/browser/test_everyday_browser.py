@@ -524,22 +524,6 @@ def test_a_notice_can_be_copied_to_start_a_new_one(app, page, screenshot, staff,
     assert _notice_count(app) == 2  # the original is untouched
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_individual_deputies_are_picked_by_name(app, page, screenshot, staff, roster, locale):
-    composer = staff("composer", locale)
-    log_in(page, composer.username)
-    page.goto("/notices/new")
-    page.fill("#deputy-search", "代表1")
-    visible = page.locator("select[name=deputy_ids] option:not([hidden])").all_inner_texts()
-    assert visible and all("代表1" in text for text in visible)  # 代表1, 代表10, 代表11, 代表100, 代表101
-    assert "代表2 139 0000 0002" not in visible
-    page.select_option("select[name=deputy_ids]", label="代表11 139 0000 0011")
-    page.fill("#deputy-search", "代表3")
-    assert page.locator("select[name=deputy_ids] option:not([hidden])").all_inner_texts() == [
-        "代表11 139 0000 0011", "代表3 139 0000 0003"]  # the chosen one stays in sight
-    screenshot(f"pick-deputies-{locale}")
-
-
 SHOTS = "/work/shots/everyday2"
 
 

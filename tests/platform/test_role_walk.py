@@ -32,7 +32,7 @@ ACCESS = {
     "roster_import.template": "edit_roster",
     # Notices, replies, the delivery log and reports: the office's work.
     "notices.index": "view", "notices.show": "view", "notices.progress_json": "view", "notices.compose": "compose",
-    "notices.edit": "compose", "notices.preview_json": "compose", "notices.step": "view",
+    "notices.edit": "compose", "notices.preview_json": "compose", "notices.deputy_search": "compose", "notices.step": "view",
     "approvals.index": "approve", "approvals.settings": "admin",
     "delivery.status_json": "view",
     "replies.index": "view", "replies.conversation": "view", "replies.notice_tally": "view",

@@ -86,8 +86,22 @@ def test_roster_exports_are_masked(world):
 
 
 def test_the_compose_picker_is_masked(world):
-    page = world["composer"].get("/notices/new").get_data(as_text=True)
-    assert "张三 +86 138****8000" in page and leaks(page) == []
+    """The picker's answers and a draft's chosen deputies show masked numbers, and a masked role
+    cannot find a deputy by the digits the mask hides (only by the last four it shows)."""
+    client, first = world["composer"], world["deputies"][0]
+    found = client.get("/notices/deputies?q=张三")
+    assert found.status_code == 200 and leaks(found.get_data(as_text=True)) == []
+    assert [i["label"] for i in found.json["items"]] == ["张三 +86 138****8000"]
+    assert [i["id"] for i in client.get("/notices/deputies?q=8000").json["items"]] == [first]
+    assert client.get("/notices/deputies?q=13800138").json["items"] == []  # hidden digits
+    assert first in [i["id"] for i in world["admin"].get("/notices/deputies?q=13800138").json["items"]]
+    token = csrf_token(client, "/notices/new")
+    response = client.post("/notices/new", data={"csrf_token": token, "title": "", "body": "x", "category": "meeting",
+                                                 "source": "congress", "reply": "none", "deputy_ids": [str(first)],
+                                                 "then": "save"})
+    page = response.get_data(as_text=True)  # a field error: the chosen deputy is shown again, masked
+    assert response.status_code == 200 and "张三 +86 138****8000" in page and leaks(page) == []
+    assert f'name="deputy_ids" value="{first}"' in page
 
 
 def test_a_masked_editor_changes_a_deputy_but_never_sees_or_changes_the_number(world, app):

@@ -15,6 +15,121 @@
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 
+  // The individual deputies chosen on the compose page (hidden inputs the picker keeps).
+  function chosenDeputies(form) {
+    return Array.prototype.map.call(form.querySelectorAll("input[name=deputy_ids]"), function (e) { return parseInt(e.value, 10); });
+  }
+
+  // --- compose: the individual-deputy picker, searching the roster as you type -------------------
+  // Up/Down move through the answers, Enter chooses, Escape closes; a chosen deputy's x removes it.
+  // Choosing or removing fires "change" on the form, so the preview counts the audience again.
+  (function (picker) {
+    if (!picker) { return; }
+    var search = document.getElementById("deputy-search");
+    var results = document.getElementById("deputy-results");
+    var status = document.getElementById("deputy-search-status");
+    var chosenList = document.getElementById("chosen-deputies");
+    var asking = 0, pause = null, active = -1;
+    var items = function () { return results.querySelectorAll("[role=option]"); };
+    var isChosen = function (id) { return !!chosenList.querySelector("li[data-id='" + id + "']"); };
+    var changed = function () { chosenList.dispatchEvent(new Event("change", {bubbles: true})); };
+    var close = function () {
+      results.hidden = true; results.textContent = ""; active = -1;
+      search.setAttribute("aria-expanded", "false"); search.removeAttribute("aria-activedescendant");
+    };
+    var highlight = function (index) {
+      var options = items();
+      if (!options.length) { return; }
+      active = (index + options.length) % options.length;
+      Array.prototype.forEach.call(options, function (o, i) {
+        o.classList.toggle("active", i === active); o.setAttribute("aria-selected", i === active ? "true" : "false");
+      });
+      search.setAttribute("aria-activedescendant", options[active].id);
+      options[active].scrollIntoView({block: "nearest"});
+    };
+    var removeButton = function (li, label) {
+      var button = document.createElement("button");
+      button.type = "button"; button.className = "btn btn-link btn-sm p-0 ml-1 text-danger remove-deputy";
+      button.setAttribute("aria-label", picker.getAttribute("data-remove") + " " + label);
+      button.textContent = "\u00d7";
+      li.appendChild(button);
+    };
+    var choose = function (item) {
+      if (!isChosen(item.id)) {
+        var li = document.createElement("li");
+        li.className = "chosen-deputy border rounded bg-light px-2 py-1 mr-1 mb-1";
+        li.setAttribute("data-id", item.id);
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = "deputy_ids"; input.value = item.id;
+        var span = document.createElement("span");
+        span.className = "chosen-label"; span.textContent = item.label;
+        li.appendChild(input); li.appendChild(span); removeButton(li, item.label);
+        chosenList.appendChild(li);
+        changed();
+      }
+      search.value = ""; status.textContent = ""; close(); search.focus();
+    };
+    var show = function (data) {
+      results.textContent = ""; active = -1;
+      (data.items || []).forEach(function (item, i) {
+        var li = document.createElement("li");
+        li.id = "deputy-option-" + i; li.setAttribute("role", "option"); li.setAttribute("aria-selected", "false");
+        li.className = "list-group-item list-group-item-action py-1 deputy-option";
+        li.setAttribute("data-id", item.id);
+        li.textContent = item.label;
+        var note = [item.note, isChosen(item.id) ? picker.getAttribute("data-chosen") : ""].filter(Boolean).join(", ");
+        if (note) {
+          var small = document.createElement("small"); small.className = "text-muted ml-1"; small.textContent = "(" + note + ")";
+          li.appendChild(small);
+        }
+        li.addEventListener("mousedown", function (event) { event.preventDefault(); });  // keeps the focus in the box
+        li.addEventListener("click", function () { choose(item); });
+        results.appendChild(li);
+      });
+      if (data.more) {  // also at the list's foot, where the list would cover the line below the box
+        var foot = document.createElement("li");
+        foot.className = "list-group-item py-1 small text-muted deputy-more"; foot.setAttribute("aria-hidden", "true");
+        foot.textContent = picker.getAttribute("data-more");
+        results.appendChild(foot);
+      }
+      var found = (data.items || []).length;
+      results.hidden = !found;
+      search.setAttribute("aria-expanded", found ? "true" : "false");
+      status.textContent = !found ? picker.getAttribute("data-none") : data.more ? picker.getAttribute("data-more") : "";
+      if (found) { highlight(0); }
+    };
+    var ask = function () {
+      var q = search.value.trim(), mine = ++asking;
+      if (!q) { close(); status.textContent = ""; return; }
+      fetch(picker.getAttribute("data-search-url") + "?q=" + encodeURIComponent(q), {credentials: "same-origin"})
+        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(function (data) { if (mine === asking) { show(data); } })  // a late answer to older typing is dropped
+        .catch(function () { if (mine === asking) { close(); status.textContent = picker.getAttribute("data-failed"); } });
+    };
+    // Typing here is not part of the notice: the preview need not hear about it.
+    search.addEventListener("input", function (event) {
+      event.stopPropagation(); clearTimeout(pause); pause = setTimeout(ask, 200);
+    });
+    search.addEventListener("change", function (event) { event.stopPropagation(); });
+    search.addEventListener("keydown", function (event) {
+      var open = !results.hidden;
+      if (event.key === "ArrowDown" || event.key === "Down") { event.preventDefault(); if (open) { highlight(active + 1); } else { ask(); } }
+      else if (event.key === "ArrowUp" || event.key === "Up") { if (open) { event.preventDefault(); highlight(active - 1); } }
+      else if (event.key === "Enter") {
+        event.preventDefault();  // Enter here chooses a deputy, it never submits the notice
+        if (open && active >= 0) { items()[active].click(); }
+      } else if (event.key === "Escape" || event.key === "Esc") { if (open) { event.preventDefault(); close(); } }
+    });
+    search.addEventListener("blur", function () { setTimeout(close, 150); });
+    chosenList.addEventListener("click", function (event) {
+      var button = event.target.closest(".remove-deputy");
+      if (!button) { return; }
+      button.closest("li").remove();
+      changed();
+      search.focus();
+    });
+  })(document.getElementById("deputy-picker"));
+
   // --- compose: preview as you type (debounced) -------------------------------------------------
   var form = document.getElementById("compose-form");
   if (form && !form.hasAttribute("data-template")) {
@@ -23,7 +138,6 @@
       return Array.prototype.map.call(form.querySelectorAll("input[name=" + name + "]:checked"), function (e) { return e.value; });
     };
     var payload = function () {
-      var deputies = form.querySelector("select[name=deputy_ids]");
       var reply = form.querySelector("input[name=reply]:checked");
       return {
         body: form.querySelector("[name=body]").value,
@@ -34,7 +148,7 @@
           levels: checked("levels"),
           tags: checked("tags"),
           groups: checked("groups").map(function (v) { return parseInt(v, 10); }),
-          deputy_ids: deputies ? Array.prototype.map.call(deputies.selectedOptions, function (o) { return parseInt(o.value, 10); }) : []
+          deputy_ids: chosenDeputies(form)
         }
       };
     };
@@ -224,14 +338,13 @@
     // Answers may come back out of order on a busy server: only the latest question's answer counts.
     var asked = 0;
     var audience = function () {
-      var deputies = form.querySelector("select[name=deputy_ids]");
       var mine = ++asked;
       fetch(form.getAttribute("data-preview-url"), {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
         body: JSON.stringify({body: "", reply: "none", audience: {levels: chosen("levels"), tags: chosen("tags"),
           groups: chosen("groups").map(function (v) { return parseInt(v, 10); }),
-          deputy_ids: deputies ? Array.prototype.map.call(deputies.selectedOptions, function (o) { return parseInt(o.value, 10); }) : []}})
+          deputy_ids: chosenDeputies(form)}})
       }).then(function (r) { return r.json(); }).then(function (data) {
         if (mine !== asked) { return; }
         var segments = parseInt(document.getElementById("pv-segments").textContent, 10) || 1;
