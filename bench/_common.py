@@ -80,12 +80,15 @@ def configure_simulator(sim_url):
 
 def start_workers(name, log_name, count, concurrency, env, loglevel, queues=None):
     """`count` Celery worker processes named name0, name1, ...; logs in /tmp/<log_name>-worker<i>.log.
+    `concurrency` 0: as `celery -A workers worker` starts with no options.
     `queues` ("send", "periodic,callbacks"): what they consume; every queue when None."""
     procs = {}
     for w in range(count):
         log = open(f"/tmp/{log_name}-worker{w}.log", "w")  # noqa: SIM115
         command = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", loglevel,
-                   "-n", f"{name}{w}@%h", "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]
+                   "-n", f"{name}{w}@%h", "--without-gossip", "--without-mingle"]
+        if concurrency:  # 0: the out-of-the-box worker's own (workers/app.py)
+            command += ["--concurrency", str(concurrency)]
         procs[f"{name}{w}"] = subprocess.Popen(command + (["-Q", queues] if queues else []), cwd=ROOT, env=env,
                                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return procs

@@ -61,13 +61,26 @@ def cpu_seconds(proc, children=True):
     return total
 
 
+def service_cpu():
+    """CPU seconds so far of the PostgreSQL and Redis servers on this machine (every process of
+    each, as long as it lives: a backend that exits during the run takes its share with it)."""
+    totals = {"postgresql (server)": 0.0, "redis (server)": 0.0}
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        name = proc.info["name"] or ""
+        key = "postgresql (server)" if name.startswith("postgres") else "redis (server)" if name.startswith("redis") else None
+        if key and proc.info["cpu_times"]:
+            totals[key] += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return totals
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=10000, help="messages through the platform (default 10000)")
     parser.add_argument("--baseline-n", type=int, default=100,
                         help="messages for the sequential baseline (default 100; extrapolated to N)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
-    parser.add_argument("--concurrency", type=int, default=4, help="threads per worker")
+    parser.add_argument("--concurrency", type=int, default=0,
+                        help="threads per worker (default 0: the out-of-the-box worker's own)")
     parser.add_argument("--batch", type=int, default=100, help="SEND_BATCH_SIZE: messages per task")
     parser.add_argument("--latency-ms", type=float, default=150)
     args = parser.parse_args()
@@ -109,6 +122,7 @@ def main():
         ps = {name: psutil.Process(p.pid) for name, p in procs.items()}
         ps["dispatch (this process)"] = psutil.Process()
         cpu_before = {name: cpu_seconds(p, p.pid != os.getpid()) for name, p in ps.items()}
+        services_before = service_cpu()
         sampler = Sampler(ps)
         sampler.start()
 
@@ -124,12 +138,13 @@ def main():
         first, total_s = wait_for_texts(sim_url, args.n, started, 0.05, 0.5)
         sampler.stop.set()
         cpu = {name: cpu_seconds(p, p.pid != os.getpid()) - cpu_before[name] for name, p in ps.items()}
+        services = {name: seconds - services_before.get(name, 0.0) for name, seconds in service_cpu().items()}
         stats = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()
         accepted = requests.get(f"{sim_url}/_sim/messages", timeout=60).json()["messages"]
         duplicates = len(accepted) - len({(m["to"], m["body"]) for m in accepted})
 
         rate = args.n / total_s
-        print(f"\nDelivery benchmark: N={args.n}, {args.workers} worker(s) x {args.concurrency} threads, "
+        print(f"\nDelivery benchmark: N={args.n}, {args.workers} worker(s) x {args.concurrency or 'default'} threads, "
               f"batch {args.batch}, simulator latency {args.latency_ms:g} ms, no cap")
         print(f"  rows created in {created_s:.2f}s, queued (dispatch done) at {dispatched_s:.2f}s")
         print(f"  first message accepted after {first:.2f}s")
@@ -142,6 +157,8 @@ def main():
         for name in ps:
             per_msg = cpu[name] / args.n * 1000
             print(f"    {name:<24} {cpu[name]:7.2f}s CPU ({per_msg:.2f} ms/message)  peak {sampler.peak[name] / 2**20:7.1f} MiB")
+        for name, seconds in services.items():  # the whole server: others' work on it counts too
+            print(f"    {name:<24} {seconds:7.2f}s CPU ({seconds / args.n * 1000:.2f} ms/message)")
     finally:
         stop(procs, 15)
 

@@ -33,7 +33,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=10000, help="deputies in the audience (default 10000)")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--concurrency", type=int, default=4, help="threads per worker")
+    parser.add_argument("--concurrency", type=int, default=0,
+                        help="threads per worker (default 0: the out-of-the-box worker's own)")
     parser.add_argument("--batch", type=int, default=100, help="SEND_BATCH_SIZE")
     parser.add_argument("--chunk", type=int, default=1000, help="NOTICE_DISPATCH_CHUNK: rows per INSERT")
     parser.add_argument("--latency-ms", type=float, default=150)
@@ -97,7 +98,7 @@ def main():
         accepted = requests.get(f"{sim_url}/_sim/messages", timeout=120).json()["messages"]
         duplicates = len(accepted) - len({m["to"] for m in accepted})
         layout = f"{args.workers} sending worker(s) + 1 for the rest" if args.split else f"{args.workers} worker(s)"
-        print(f"\nNotice dispatch benchmark: {args.n} deputies, {layout} x {args.concurrency} threads, "
+        print(f"\nNotice dispatch benchmark: {args.n} deputies, {layout} x {args.concurrency or 'default'} threads, "
               f"send batch {args.batch}, insert chunk {args.chunk}, simulator latency {args.latency_ms:g} ms, "
               f"rate cap {args.rate:g}/s")
         print(f"  approve() returned after {approved_s * 1000:.0f} ms")
