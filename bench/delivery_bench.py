@@ -3,7 +3,11 @@ worker(s) and the Twilio simulator with 150 ms latency and no cap, against a pla
 calling the twilio client (the baseline).
 
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/notifier_bench \\
-    BENCH_REDIS_URL=redis://127.0.0.1:6379/9 python bench/delivery_bench.py [-n 10000] [--workers 1]
+    BENCH_REDIS_URL=redis://127.0.0.1:6379/9 python bench/delivery_bench.py [-n 10000] [--workers 1] \\
+        [--runs 3] [--before REV]
+
+With --before, workers running a git revision's code take turns with this code's, the same texts
+against the same simulator, and the medians of each are compared.
 
 The schema of BENCH_DATABASE_URL is DROPPED and rebuilt, and BENCH_REDIS_URL is flushed: give
 it a database and a Redis db of its own. Reports messages/s accepted by the gateway, time to the
@@ -11,6 +15,7 @@ first accepted message, CPU seconds and peak RSS per process, and the ratio to t
 """
 import argparse
 import os
+import statistics
 import threading
 import time
 
@@ -18,8 +23,10 @@ import psutil
 import redis
 import requests
 from _common import (
+    ROOT,
     bench_urls,
     configure_simulator,
+    export_revision,
     free_port,
     fresh_schema,
     platform_env,
@@ -73,6 +80,45 @@ def service_cpu():
     return totals
 
 
+def one_run(app, args, env, sim_url, code_dir):
+    """N texts queued at once and sent by workers running `code_dir`'s code; returns the figures."""
+    from notifier.delivery.outbox import create_messages, enqueue
+    from notifier.extensions import db
+
+    fresh_schema(app)
+    redis.Redis.from_url(env["TEST_REDIS_URL"]).flushdb()
+    requests.post(f"{sim_url}/_sim/reset", timeout=5)
+    configure_simulator(sim_url)
+    procs = start_workers("bench", "delivery-bench", args.workers, args.concurrency, env, "WARNING", code_dir=code_dir)
+    try:
+        time.sleep(6)  # worker start-up is not part of the run
+        ps = {name: psutil.Process(p.pid) for name, p in procs.items()}
+        ps["simulator"] = psutil.Process(args.simulator_pid)
+        ps["dispatch (this process)"] = psutil.Process()
+        cpu_before = {name: cpu_seconds(p, p.pid != os.getpid()) for name, p in ps.items()}
+        services_before = service_cpu()
+        sampler = Sampler(ps)
+        sampler.start()
+        with app.app_context():
+            started = time.monotonic()
+            rows = create_messages([{"to": f"+86138{i:08d}", "body": f"【县人大常委会】基准测试第{i}条。"}
+                                    for i in range(args.n)])
+            enqueue([r.id for r in rows])
+            dispatched_s = time.monotonic() - started
+            db.session.remove()
+        first, total_s = wait_for_texts(sim_url, args.n, started, 0.05, 0.5)
+        sampler.stop.set()
+        cpu = {name: cpu_seconds(p, p.pid != os.getpid()) - cpu_before[name] for name, p in ps.items()}
+        cpu.update({name: seconds - services_before.get(name, 0.0) for name, seconds in service_cpu().items()})
+        stats = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()
+        accepted = requests.get(f"{sim_url}/_sim/messages", timeout=60).json()["messages"]
+        return {"rate": args.n / total_s, "first": first, "last": total_s, "dispatched": dispatched_s,
+                "duplicates": len(accepted) - len({(m["to"], m["body"]) for m in accepted}),
+                "in_flight": stats.get("peak_in_flight"), "cpu": cpu, "peak": dict(sampler.peak)}
+    finally:
+        stop(procs, 15)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=10000, help="messages through the platform (default 10000)")
@@ -83,6 +129,9 @@ def main():
                         help="threads per worker (default 0: the out-of-the-box worker's own)")
     parser.add_argument("--batch", type=int, default=100, help="SEND_BATCH_SIZE: messages per task")
     parser.add_argument("--latency-ms", type=float, default=150)
+    parser.add_argument("--runs", type=int, default=1, help="runs of each code (medians are reported)")
+    parser.add_argument("--before", default="",
+                        help="a git revision whose workers run too, alternating with this code's (e.g. main~5)")
     args = parser.parse_args()
     db_url, redis_url = bench_urls(parser)
     port = free_port()
@@ -90,19 +139,17 @@ def main():
     env = platform_env(db_url, redis_url, sim_url, SEND_BATCH_SIZE=str(args.batch))
 
     from notifier import create_app
-    from notifier.delivery.outbox import create_messages, enqueue
-    from notifier.extensions import db
     from notifier.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url, REDIS_URL=redis_url,
                      SEND_BATCH_SIZE=args.batch, TWILIO_API_BASE_URL=sim_url)
-    fresh_schema(app)
-    redis.Redis.from_url(redis_url).flushdb()
-
-    procs = {"simulator": start_simulator(port, args.latency_ms)}
+    codes = {"this code": ROOT}
+    if args.before:
+        codes = {f"before ({args.before})": export_revision(args.before, "delivery-bench-before-"), **codes}
+    simulator = start_simulator(port, args.latency_ms)
+    args.simulator_pid = simulator.pid
     try:
         configure_simulator(sim_url)
-
         # Baseline: a plain sequential loop of the official client, same gateway, same latency.
         from twilio.rest import Client
 
@@ -111,56 +158,39 @@ def main():
         started = time.monotonic()
         for i in range(args.baseline_n):
             client.messages.create(to=f"+8613900{i:06d}", from_="+15005550006", body=f"baseline {i}")
-        baseline_s = time.monotonic() - started
-        baseline_rate = args.baseline_n / baseline_s
-        requests.post(f"{sim_url}/_sim/reset", timeout=5)
-        configure_simulator(sim_url)
+        baseline_rate = args.baseline_n / (time.monotonic() - started)
 
-        procs.update(start_workers("bench", "delivery-bench", args.workers, args.concurrency, env, "WARNING"))
-        time.sleep(6)  # worker start-up is not part of the run
-
-        ps = {name: psutil.Process(p.pid) for name, p in procs.items()}
-        ps["dispatch (this process)"] = psutil.Process()
-        cpu_before = {name: cpu_seconds(p, p.pid != os.getpid()) for name, p in ps.items()}
-        services_before = service_cpu()
-        sampler = Sampler(ps)
-        sampler.start()
-
-        with app.app_context():
-            started = time.monotonic()
-            rows = create_messages([{"to": f"+86138{i:08d}", "body": f"【县人大常委会】基准测试第{i}条。"}
-                                    for i in range(args.n)])
-            ids = [r.id for r in rows]
-            created_s = time.monotonic() - started
-            enqueue(ids)
-            dispatched_s = time.monotonic() - started
-            db.session.remove()
-        first, total_s = wait_for_texts(sim_url, args.n, started, 0.05, 0.5)
-        sampler.stop.set()
-        cpu = {name: cpu_seconds(p, p.pid != os.getpid()) - cpu_before[name] for name, p in ps.items()}
-        services = {name: seconds - services_before.get(name, 0.0) for name, seconds in service_cpu().items()}
-        stats = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()
-        accepted = requests.get(f"{sim_url}/_sim/messages", timeout=60).json()["messages"]
-        duplicates = len(accepted) - len({(m["to"], m["body"]) for m in accepted})
-
-        rate = args.n / total_s
-        print(f"\nDelivery benchmark: N={args.n}, {args.workers} worker(s) x {args.concurrency or 'default'} threads, "
-              f"batch {args.batch}, simulator latency {args.latency_ms:g} ms, no cap")
-        print(f"  rows created in {created_s:.2f}s, queued (dispatch done) at {dispatched_s:.2f}s")
-        print(f"  first message accepted after {first:.2f}s")
-        print(f"  all {args.n} accepted after {total_s:.2f}s: {rate:.1f} messages/s "
-              f"(duplicates at the gateway: {duplicates}; peak in flight {stats.get('peak_in_flight')})")
-        print(f"  baseline: sequential twilio client, {args.baseline_n} messages in {baseline_s:.2f}s = "
-              f"{baseline_rate:.2f} messages/s -> {args.n} would take {args.n / baseline_rate:.0f}s (extrapolated)")
-        print(f"  ratio: {rate / baseline_rate:.1f}x the baseline")
-        print("  per process: CPU seconds during the run, peak RSS")
-        for name in ps:
-            per_msg = cpu[name] / args.n * 1000
-            print(f"    {name:<24} {cpu[name]:7.2f}s CPU ({per_msg:.2f} ms/message)  peak {sampler.peak[name] / 2**20:7.1f} MiB")
-        for name, seconds in services.items():  # the whole server: others' work on it counts too
-            print(f"    {name:<24} {seconds:7.2f}s CPU ({seconds / args.n * 1000:.2f} ms/message)")
+        results = {label: [] for label in codes}
+        for run in range(args.runs):
+            for label, code_dir in codes.items():
+                result = one_run(app, args, env, sim_url, code_dir)
+                results[label].append(result)
+                print(f"run {run + 1} {label}: {result['rate']:.1f} texts/s, first after {result['first']:.2f}s, "
+                      f"last {result['last']:.2f}s, duplicates {result['duplicates']}", flush=True)
     finally:
-        stop(procs, 15)
+        stop({"simulator": simulator}, 15)
+
+    print(f"\nDelivery benchmark: N={args.n}, {args.workers} worker(s) x {args.concurrency or 'default'} threads, "
+          f"batch {args.batch}, simulator latency {args.latency_ms:g} ms, no cap; medians of {args.runs} run(s)")
+    print(f"  baseline: sequential twilio client, {baseline_rate:.2f} texts/s")
+    medians = {}
+    for label, runs in results.items():
+        med = {key: statistics.median(r[key] for r in runs) for key in ("rate", "first", "last", "dispatched")}
+        med["cpu"] = {name: statistics.median(r["cpu"][name] for r in runs) / args.n * 1000 for name in runs[0]["cpu"]}
+        med["peak"] = {name: statistics.median(r["peak"][name] for r in runs) / 2**20 for name in runs[0]["peak"]}
+        medians[label] = med
+        print(f"  {label}: {med['rate']:.1f} texts/s ({med['rate'] / baseline_rate:.1f}x the baseline), "
+              f"first after {med['first']:.2f}s, last {med['last']:.2f}s (queued by {med['dispatched']:.2f}s), "
+              f"duplicates {sum(r['duplicates'] for r in runs)}")
+        for name, ms in med["cpu"].items():
+            peak = f"  peak {med['peak'][name]:7.1f} MiB" if name in med["peak"] else ""
+            print(f"    {name:<24} {ms:.3f} ms CPU per text{peak}")
+    if len(medians) == 2:
+        (_, old), (_, new) = medians.items()
+        worker = [name for name in new["cpu"] if name.startswith("bench")]
+        old_cpu, new_cpu = sum(old["cpu"][w] for w in worker), sum(new["cpu"][w] for w in worker)
+        print(f"  this code vs before: {new['rate'] / old['rate']:.2f}x the rate, worker CPU per text "
+              f"{new_cpu:.3f} vs {old_cpu:.3f} ms ({new_cpu / old_cpu:.2f}x)")
 
 
 if __name__ == "__main__":

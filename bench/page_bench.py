@@ -26,6 +26,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+from _common import export_revision
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂文辉玲华红建国志民春晓燕鹏宇浩凯"
@@ -204,14 +206,9 @@ def export_before(before):
     """The directory of the code timed first: `before` itself, or the git revision exported."""
     if before == "" or (before and os.path.isdir(before)):
         return before
-    import tempfile
-
-    git = ["git", "-C", ROOT]
-    rev = before or subprocess.run(git + ["merge-base", "HEAD", "main"], capture_output=True, text=True,
-                                   check=True).stdout.strip()
-    folder = tempfile.mkdtemp(prefix="page-bench-before-")
-    archive = subprocess.run(git + ["archive", rev], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+    rev = before or subprocess.run(["git", "-C", ROOT, "merge-base", "HEAD", "main"], capture_output=True,
+                                   text=True, check=True).stdout.strip()
+    folder = export_revision(rev, prefix="page-bench-before-")
     print(f"before: {rev[:12]} exported to {folder}")
     return folder
 
