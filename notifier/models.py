@@ -9,3 +9,4 @@ from notifier.notices.models import Notice, Setting, SmsTemplate  # noqa: F401
 from notifier.replies.models import InboundMessage, Reminder  # noqa: F401
 from notifier.reports.models import DeliveryDaily  # noqa: F401,E402  (and the message log indexes)
 from notifier.roster.models import Deputy, DeputyGroup, Level, Tag  # noqa: F401
+from notifier.jobs.models import Job  # noqa: F401,E402  (issue 15: background jobs)

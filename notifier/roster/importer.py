@@ -29,6 +29,7 @@ from notifier.roster.service import (
     changes_for,
     deputy_fields,
 )
+from notifier.timeutil import utcnow
 
 ANALYZE_AFTER = 1000  # new deputies in one import that make the table statistics worth refreshing
 
@@ -291,7 +292,7 @@ def _existing(phones):
     return found
 
 
-def _plan(data, filename):
+def _plan(data, filename, progress=None):
     preview = ImportPreview(filename=filename or "")
     rows = read_rows(data, filename)
     header_row, mapping, columns, ignored = _find_header(rows)
@@ -303,6 +304,8 @@ def _plan(data, filename):
         if _is_blank(cells):
             continue
         preview.total += 1
+        if progress is not None and preview.total % 1000 == 0:
+            progress(preview.total, None, "reading")
         if preview.total > limit:
             raise RosterFileError(_("The file has more than %(limit)d rows; split it.", limit=limit))
         try:
@@ -362,22 +365,79 @@ def preview_import(data, filename):
     return _plan(data, filename)
 
 
-def apply_import(data, filename, actor=None):
+INSERT_BATCH = 1000  # new deputies per INSERT
+
+
+def _insert_created(rows, tag_cache, progress=None):
+    """Insert the new deputies and their levels, tags and groups with a few multi-row INSERTs per
+    thousand rows instead of ORM objects one by one (same fields and defaults as apply_fields gives
+    a new deputy; the ORM session knows nothing of these rows)."""
+    from notifier.roster.models import deputy_group_members, deputy_levels, deputy_tags
+    from notifier.roster.pinyin import name_sort_key
+    from notifier.roster.service import get_or_create_groups, get_or_create_tags
+
+    if not rows:
+        return
+    tag_names = list(dict.fromkeys(n for r in rows for n in r.fields.get("tags", ()) if n not in tag_cache))
+    for start in range(0, len(tag_names), INSERT_BATCH):
+        tag_cache.update({t.name: t for t in get_or_create_tags(tag_names[start:start + INSERT_BATCH])})
+    groups = {}
+    for station in (False, True):
+        column = "stations" if station else "groups"
+        names = list(dict.fromkeys(n for r in rows for n in r.fields.get(column, ())))
+        for start in range(0, len(names), INSERT_BATCH):
+            found = get_or_create_groups(names[start:start + INSERT_BATCH], station=station)
+            groups.update({(column, g.name): g for g in found})
+    db.session.flush()  # new tags and groups get their ids
+    table = Deputy.__table__
+    now = utcnow()
+    for start in range(0, len(rows), INSERT_BATCH):
+        chunk = rows[start:start + INSERT_BATCH]
+        values = [{
+            "name": r.fields["name"], "name_sort": name_sort_key(r.fields["name"]), "phone": r.phone,
+            "constituency": r.fields.get("constituency", ""), "organisation": r.fields.get("organisation", ""),
+            "title": r.fields.get("title", ""), "active": True if r.fields.get("active") is None else r.fields["active"],
+            "opted_out": bool(r.fields.get("opted_out")), "opted_out_at": now if r.fields.get("opted_out") else None,
+            "opted_out_via": "import" if r.fields.get("opted_out") else None, "created_at": now, "updated_at": now,
+        } for r in chunk]
+        ids = dict(db.session.execute(table.insert().returning(table.c.phone, table.c.id), values).all())
+        level_rows, tag_rows, group_rows = [], [], []
+        for r in chunk:
+            deputy_id = ids[r.phone]
+            r.deputy_id = deputy_id
+            level_rows += [{"deputy_id": deputy_id, "level_code": c} for c in dict.fromkeys(r.fields.get("levels", ()))]
+            tag_rows += [{"deputy_id": deputy_id, "tag_id": tag_cache[n].id} for n in r.fields.get("tags", ())]
+            member_of = dict.fromkeys(groups[(column, n)].id for column in ("groups", "stations")
+                                      for n in r.fields.get(column, ()))
+            group_rows += [{"deputy_id": deputy_id, "group_id": g} for g in member_of]
+        for assoc, assoc_rows in ((deputy_levels, level_rows), (deputy_tags, tag_rows),
+                                  (deputy_group_members, group_rows)):
+            if assoc_rows:
+                db.session.execute(assoc.insert(), assoc_rows)
+        if progress is not None:
+            progress(start + len(chunk))
+
+
+def apply_import(data, filename, actor=None, progress=None):
     """Import every valid row in one transaction (rows with errors are left out), audit it as
-    "roster.import" and commit. Returns the preview of what was done."""
-    preview = _plan(data, filename)
+    "roster.import" and commit. Returns the preview of what was done. `progress(done, total,
+    stage)`, when given, hears how far reading ("reading") and saving ("saving") got."""
+    preview = _plan(data, filename, progress=progress)
     tag_cache, levels = {}, all_levels()
     try:
         existing = preview._deputies
+        writes = [row for row in preview.rows if row.action != "unchanged"]
+        if progress is not None:
+            progress(0, len(writes), "saving")
+        created = [row for row in preview.rows if row.action == "create"]
+        _insert_created(created, tag_cache, progress=(lambda n: progress(n, len(writes), "saving"))
+                        if progress is not None else None)
         # One flush at commit rather than one before every tag lookup: thousands of rows in seconds.
         with db.session.no_autoflush:
-            for row in preview.rows:
-                if row.action == "create":
-                    deputy = Deputy(name=row.fields["name"], phone=row.phone)
-                    db.session.add(deputy)
-                    apply_fields(deputy, row.fields, how="import", tag_cache=tag_cache, levels=levels)
-                elif row.action == "update":
-                    apply_fields(existing[row.phone], row.fields, how="import", tag_cache=tag_cache, levels=levels)
+            for count, row in enumerate((r for r in writes if r.action == "update"), start=len(created) + 1):
+                apply_fields(existing[row.phone], row.fields, how="import", tag_cache=tag_cache, levels=levels)
+                if progress is not None and count % 1000 == 0:
+                    progress(count, len(writes), "saving")
         record(
             "roster.import",
             actor=actor,
