@@ -23,13 +23,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, update
 
+from notifier.delivery.dispatch import JOBS_QUEUE
 from notifier.extensions import db
 from notifier.jobs.models import DONE, FAILED, FINAL, QUEUED, RUNNING, Job
 from notifier.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-JOBS_QUEUE = "jobs"
 RUN_TASK = "jobs.run"
 SWEEP_TASK = "jobs.sweep"
 # kind -> "module:function" of its runner (imported when a job of that kind runs: no import cycle).
@@ -204,7 +204,8 @@ def status(job):
     percent = 100 if job.status == DONE else (min(99, int(job.done * 100 / total)) if total else 0)
     return {"id": job.id, "kind": job.kind, "status": job.status, "status_label": str(job.status_label),
             "stage": job.stage, "done": job.done, "total": total, "percent": percent, "error": job.error,
-            "finished": job.status in FINAL, "has_file": bool(job.file_path), "result": job.result}
+            "finished": job.status in FINAL, "has_file": bool(job.file_path), "result": job.result,
+            "count_label": _("%(done)s of %(total)s rows", done=job.done, total=total) if total else ""}
 
 
 def sweep():
