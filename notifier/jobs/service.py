@@ -132,7 +132,14 @@ def progress_writer(job_id, every=None):
             values["stage"] = stage
         try:
             with db.engine.begin() as conn:
-                conn.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING).values(**values))
+                sqlite = conn.dialect.name == "sqlite"
+                if sqlite:  # the runner's transaction may hold the file's lock: skip, do not wait
+                    conn.exec_driver_sql("PRAGMA busy_timeout = 50")
+                try:
+                    conn.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING).values(**values))
+                finally:
+                    if sqlite:
+                        conn.exec_driver_sql("PRAGMA busy_timeout = 5000")
         except Exception:  # noqa: BLE001  (progress is a courtesy: never fail the work over it)
             log.warning("job %s: progress not written", job_id, exc_info=True)
         last.update(done=done, stage=stage, total=total)

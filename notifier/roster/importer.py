@@ -366,11 +366,12 @@ def preview_import(data, filename):
 
 
 INSERT_BATCH = 1000  # new deputies per INSERT
+COPY_BATCH = 5000  # per COPY (PostgreSQL)
 
 
 def _insert_created(rows, tag_cache, progress=None):
-    """Insert the new deputies and their levels, tags and groups with a few multi-row INSERTs per
-    thousand rows instead of ORM objects one by one (same fields and defaults as apply_fields gives
+    """Insert the new deputies and their levels, tags and groups with COPY (PostgreSQL) or a few
+    multi-row INSERTs per thousand rows (elsewhere) instead of ORM objects one by one (same fields and defaults as apply_fields gives
     a new deputy; the ORM session knows nothing of these rows)."""
     from notifier.roster.models import deputy_group_members, deputy_levels, deputy_tags
     from notifier.roster.pinyin import name_sort_key
@@ -389,10 +390,10 @@ def _insert_created(rows, tag_cache, progress=None):
             found = get_or_create_groups(names[start:start + INSERT_BATCH], station=station)
             groups.update({(column, g.name): g for g in found})
     db.session.flush()  # new tags and groups get their ids
-    table = Deputy.__table__
     now = utcnow()
-    for start in range(0, len(rows), INSERT_BATCH):
-        chunk = rows[start:start + INSERT_BATCH]
+    copy = db.session.get_bind().dialect.name == "postgresql"
+    for start in range(0, len(rows), COPY_BATCH if copy else INSERT_BATCH):
+        chunk = rows[start:start + (COPY_BATCH if copy else INSERT_BATCH)]
         values = [{
             "name": r.fields["name"], "name_sort": name_sort_key(r.fields["name"]), "phone": r.phone,
             "constituency": r.fields.get("constituency", ""), "organisation": r.fields.get("organisation", ""),
@@ -400,22 +401,53 @@ def _insert_created(rows, tag_cache, progress=None):
             "opted_out": bool(r.fields.get("opted_out")), "opted_out_at": now if r.fields.get("opted_out") else None,
             "opted_out_via": "import" if r.fields.get("opted_out") else None, "created_at": now, "updated_at": now,
         } for r in chunk]
-        ids = dict(db.session.execute(table.insert().returning(table.c.phone, table.c.id), values).all())
+        ids = _copy_deputies(values) if copy else _insert_deputies(values)
         level_rows, tag_rows, group_rows = [], [], []
         for r in chunk:
             deputy_id = ids[r.phone]
             r.deputy_id = deputy_id
-            level_rows += [{"deputy_id": deputy_id, "level_code": c} for c in dict.fromkeys(r.fields.get("levels", ()))]
-            tag_rows += [{"deputy_id": deputy_id, "tag_id": tag_cache[n].id} for n in r.fields.get("tags", ())]
+            level_rows += [(deputy_id, c) for c in dict.fromkeys(r.fields.get("levels", ()))]
+            tag_rows += [(deputy_id, tag_cache[n].id) for n in r.fields.get("tags", ())]
             member_of = dict.fromkeys(groups[(column, n)].id for column in ("groups", "stations")
                                       for n in r.fields.get(column, ()))
-            group_rows += [{"deputy_id": deputy_id, "group_id": g} for g in member_of]
+            group_rows += [(deputy_id, g) for g in member_of]
         for assoc, assoc_rows in ((deputy_levels, level_rows), (deputy_tags, tag_rows),
                                   (deputy_group_members, group_rows)):
-            if assoc_rows:
-                db.session.execute(assoc.insert(), assoc_rows)
+            if not assoc_rows:
+                continue
+            if copy:
+                _copy(assoc.name, [c.name for c in assoc.columns], assoc_rows)
+            else:
+                names = [c.name for c in assoc.columns]
+                db.session.execute(assoc.insert(), [dict(zip(names, row, strict=True)) for row in assoc_rows])
         if progress is not None:
             progress(start + len(chunk))
+
+
+DEPUTY_COLUMNS = ("name", "name_sort", "phone", "constituency", "organisation", "title", "active", "opted_out",
+                  "opted_out_at", "opted_out_via", "created_at", "updated_at")
+
+
+def _insert_deputies(values):
+    table = Deputy.__table__
+    return dict(db.session.execute(table.insert().returning(table.c.phone, table.c.id), values).all())
+
+
+def _copy(table, columns, rows):
+    """COPY rows into a table on the session's own connection (so in its transaction)."""
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_deputies(values):
+    """PostgreSQL: ids from the table's sequence, then one COPY (many times faster than INSERTs)."""
+    ids = db.session.execute(text("SELECT nextval(pg_get_serial_sequence('deputies', 'id')) "
+                                  "FROM generate_series(1, :n)"), {"n": len(values)}).scalars().all()
+    _copy("deputies", ("id", *DEPUTY_COLUMNS),
+          [(deputy_id, *(v[c] for c in DEPUTY_COLUMNS)) for deputy_id, v in zip(ids, values, strict=True)])
+    return {v["phone"]: deputy_id for deputy_id, v in zip(ids, values, strict=True)}
 
 
 def apply_import(data, filename, actor=None, progress=None):

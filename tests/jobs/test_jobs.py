@@ -104,19 +104,20 @@ def test_a_failed_job_keeps_a_reason_its_owner_can_read(ctx, jobs_dir, make_user
     assert "姓名" in job.error and "手机号码" in job.error  # the importer's own words: which columns are missing
     assert not os.path.exists(service.file_path(upload))
     # An unexpected error: a general message naming the job, not a traceback.
-    broken = service.create("roster.export", user, {"ids": ["not-a-number"]}, locale="en")
+    broken = service.create("roster.export", user, {"ids": [[1, 2]]}, locale="en")
     assert service.run(broken.id) == FAILED
     error = db.session.get(Job, broken.id).error
     assert f"job {broken.id}" in error and "Traceback" not in error and "unexpected" in error
 
 
 def test_the_sweeper_runs_a_job_again_whose_worker_died_then_gives_up(ctx, jobs_dir, make_user):
-    job = service.create("roster.export", _user(make_user), {"ids": []})
+    user = _user(make_user)
+    job = service.create("roster.export", user, {"ids": []})
+    fresh = service.create("roster.export", user, {"ids": []})
     long_ago = utcnow() - timedelta(hours=1)
     db.session.execute(db.update(Job).where(Job.id == job.id).values(status=RUNNING, attempts=1, done=7,
                                                                      heartbeat_at=long_ago))
     # A job still making progress is left alone.
-    fresh = service.create("roster.export", _user(make_user), {"ids": []})
     db.session.execute(db.update(Job).where(Job.id == fresh.id).values(status=RUNNING, attempts=1,
                                                                        heartbeat_at=utcnow()))
     db.session.commit()
