@@ -80,10 +80,11 @@ def file_path(name):
 def _remove(name):
     if not name:
         return
-    try:
-        os.remove(file_path(name))
-    except OSError:
-        pass  # gone already
+    for path in (file_path(name), file_path(name) + ".part"):  # and a half-written result
+        try:
+            os.remove(path)
+        except OSError:
+            pass  # gone already
 
 
 def create(kind, owner, params=None, total=0, locale=""):
@@ -171,6 +172,7 @@ def run(job_id):
             return _fail(job_id, _("The job stopped because of an unexpected error. Try again; if it happens "
                                    "again, tell the administrator (job %(id)d).", id=job_id))
     job = db.session.get(Job, job_id)
+    db.session.refresh(job)  # progress was written on another connection
     job.status, job.finished_at, job.heartbeat_at = DONE, utcnow(), utcnow()
     job.done = max(job.done, job.total)
     job.result = outcome.result
