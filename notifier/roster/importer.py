@@ -26,7 +26,7 @@ from notifier.roster.service import (
     DeputyInvalid,
     all_levels,
     apply_fields,
-    changes_for,
+    changes_between,
     deputy_fields,
 )
 from notifier.timeutil import utcnow
@@ -95,7 +95,7 @@ class ImportPreview:
     ignored_columns: list = field(default_factory=list)
     filename: str = ""
     applied: bool = False
-    _deputies: dict = field(default_factory=dict, repr=False, compare=False)  # phone -> Deputy
+    _deputies: dict = field(default_factory=dict, repr=False, compare=False)  # phone -> _Current
 
     @property
     def error_rows(self):
@@ -282,13 +282,70 @@ def _row_data(cells, mapping):
     return data
 
 
+class _Current:
+    """A deputy on the roster as the planner compares it: its id and current_values(), read as
+    plain rows (no ORM objects: a 50,000-row re-import loaded them all just to compare)."""
+
+    __slots__ = ("id", "values")
+
+    def __init__(self, deputy_id, values):
+        self.id, self.values = deputy_id, values
+
+
 def _existing(phones):
+    """{phone: _Current} for the numbers already on the roster, a thousand numbers per query."""
+    from notifier.roster.exporter import _id_in
+    from notifier.roster.models import (
+        STATION,
+        DeputyGroup,
+        Level,
+        Tag,
+        deputy_group_members,
+        deputy_levels,
+        deputy_tags,
+    )
+
     found = {}
     phones = list(phones)
+    columns = (Deputy.id, Deputy.name, Deputy.phone, Deputy.constituency, Deputy.organisation, Deputy.title,
+               Deputy.active, Deputy.opted_out)
     for start in range(0, len(phones), 1000):
-        chunk = phones[start : start + 1000]
-        for deputy in db.session.scalars(db.select(Deputy).where(Deputy.phone.in_(chunk))):
-            found[deputy.phone] = deputy
+        rows = db.session.execute(db.select(*columns).where(Deputy.phone.in_(phones[start:start + 1000]))).all()
+        if not rows:
+            continue
+        by_id = {}
+        for row in rows:
+            by_id[row.id] = {"name": row.name, "phone": row.phone, "levels": [], "constituency": row.constituency,
+                             "organisation": row.organisation, "title": row.title, "tags": [], "groups": [],
+                             "stations": [], "active": row.active, "opted_out": row.opted_out}
+        ids = list(by_id)
+        for deputy_id, code in db.session.execute(
+                db.select(deputy_levels.c.deputy_id, deputy_levels.c.level_code)
+                .join(Level, Level.code == deputy_levels.c.level_code)
+                .where(_id_in(deputy_levels.c.deputy_id, ids)).order_by(deputy_levels.c.deputy_id, Level.rank)):
+            by_id[deputy_id]["levels"].append(code)
+        for deputy_id, name in db.session.execute(
+                db.select(deputy_tags.c.deputy_id, Tag.name).join(Tag, Tag.id == deputy_tags.c.tag_id)
+                .where(_id_in(deputy_tags.c.deputy_id, ids)).order_by(deputy_tags.c.deputy_id, Tag.name)):
+            by_id[deputy_id]["tags"].append(name)
+        for deputy_id, name, kind in db.session.execute(
+                db.select(deputy_group_members.c.deputy_id, DeputyGroup.name, DeputyGroup.kind)
+                .join(DeputyGroup, DeputyGroup.id == deputy_group_members.c.group_id)
+                .where(_id_in(deputy_group_members.c.deputy_id, ids))
+                .order_by(deputy_group_members.c.deputy_id, DeputyGroup.name)):
+            by_id[deputy_id]["stations" if kind == STATION else "groups"].append(name)
+        for deputy_id, values in by_id.items():
+            found[values["phone"]] = _Current(deputy_id, values)
+    return found
+
+
+def _deputies_to_update(rows):
+    """The ORM deputies of the rows that change ({id: Deputy}), loaded only for those."""
+    ids = [row.deputy_id for row in rows]
+    found = {}
+    for start in range(0, len(ids), 1000):
+        for deputy in db.session.scalars(db.select(Deputy).where(Deputy.id.in_(ids[start:start + 1000]))):
+            found[deputy.id] = deputy
     return found
 
 
@@ -339,7 +396,7 @@ def _plan(data, filename, progress=None):
         if deputy is None:
             action, changed = "create", []
         else:
-            changed = sorted(changes_for(deputy, fields))
+            changed = sorted(changes_between(deputy.values, fields))
             action = "update" if changed else "unchanged"
         preview.rows.append(
             PlannedRow(
@@ -457,8 +514,8 @@ def apply_import(data, filename, actor=None, progress=None):
     preview = _plan(data, filename, progress=progress)
     tag_cache, levels = {}, all_levels()
     try:
-        existing = preview._deputies
         writes = [row for row in preview.rows if row.action != "unchanged"]
+        existing = _deputies_to_update([row for row in writes if row.action == "update"])
         if progress is not None:
             progress(0, len(writes), "saving")
         created = [row for row in preview.rows if row.action == "create"]
@@ -467,7 +524,7 @@ def apply_import(data, filename, actor=None, progress=None):
         # One flush at commit rather than one before every tag lookup: thousands of rows in seconds.
         with db.session.no_autoflush:
             for count, row in enumerate((r for r in writes if r.action == "update"), start=len(created) + 1):
-                apply_fields(existing[row.phone], row.fields, how="import", tag_cache=tag_cache, levels=levels)
+                apply_fields(existing[row.deputy_id], row.fields, how="import", tag_cache=tag_cache, levels=levels)
                 if progress is not None and count % 1000 == 0:
                     progress(count, len(writes), "saving")
         record(
