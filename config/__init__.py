@@ -200,6 +200,18 @@ class Config:
     # What an .xlsx may unpack to (its parts together): a small zip can hold gigabytes of XML.
     ROSTER_MAX_UNPACKED_BYTES = _int("ROSTER_MAX_UNPACKED_BYTES", 100 * 1024 * 1024, at_least=1024)
     ROSTER_MAX_ROWS = _int("ROSTER_MAX_ROWS", 50000, at_least=1)
+    # Background jobs (notifier/jobs): their files wait here (default <instance>/jobs; the web and
+    # the workers must share it), are removed this long after the job ended; a running job with
+    # no progress for JOB_STALE_SECONDS lost its worker and is run again (JOB_MAX_ATTEMPTS runs).
+    JOBS_DIR = _env("JOBS_DIR")
+    JOB_RETENTION_HOURS = _int("JOB_RETENTION_HOURS", 24, at_least=1)
+    JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 300, at_least=5)
+    JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", 2, at_least=1, at_most=5)
+    JOB_SWEEP_SECONDS = _int("JOB_SWEEP_SECONDS", 60, at_least=1)
+    # An import of more rows than this is applied by a worker (a progress bar), smaller ones at once;
+    # an XLSX export of more deputies than this is made by a worker (CSV always streams).
+    ROSTER_IMPORT_JOB_ROWS = _int("ROSTER_IMPORT_JOB_ROWS", 2000, at_least=0)
+    ROSTER_EXPORT_JOB_ROWS = _int("ROSTER_EXPORT_JOB_ROWS", 5000, at_least=0)
 
     # flask-smorest / OpenAPI
     API_TITLE = "人大短信平台 API"

@@ -3,5 +3,5 @@
 Follows Flask's "Background Tasks with Celery" pattern: every task runs inside the Flask app
 context, so tasks are thin wrappers around plain domain functions.
 """
-from workers import notice_tasks, reply_tasks, report_tasks, tasks  # noqa: F401,E402  (registers the tasks)
+from workers import job_tasks, notice_tasks, reply_tasks, report_tasks, tasks  # noqa: F401,E402  (registers the tasks)
 from workers.app import celery, flask_app  # noqa: F401

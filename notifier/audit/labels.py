@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "deputy.opt_in": _l("Opted a deputy back in"),
     "roster.import": _l("Imported the roster"),
     "roster.export": _l("Exported the roster"),
+    "job.download": _l("Downloaded the file of a background job"),
     "personal.view_numbers": _l("Saw deputies' full numbers"),
     "audit.purge": _l("Purged audit rows past the retention"),
     "user.role_change": _l("Changed a user's role"),

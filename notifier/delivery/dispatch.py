@@ -13,7 +13,8 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 SEND_QUEUE, CALLBACKS_QUEUE, PERIODIC_QUEUE = "send", "callbacks", "periodic"
-QUEUES = (SEND_QUEUE, CALLBACKS_QUEUE, PERIODIC_QUEUE)
+JOBS_QUEUE = "jobs"  # long user work (large imports and exports): never in the way of sending
+QUEUES = (SEND_QUEUE, CALLBACKS_QUEUE, PERIODIC_QUEUE, JOBS_QUEUE)
 SEND_TASK = "delivery.send"
 RECONCILE_TASK = "delivery.reconcile"
 POLL_RECEIPT_TASK = "delivery.poll_receipt"
@@ -21,7 +22,7 @@ SWEEP_TASK = "delivery.sweep"
 # Celery's task_routes: sending and the gateway's answers have queues of their own; everything
 # else (notices, replies, reports, the sweeper) goes to the default, PERIODIC_QUEUE.
 TASK_ROUTES = {SEND_TASK: {"queue": SEND_QUEUE}, RECONCILE_TASK: {"queue": CALLBACKS_QUEUE},
-               POLL_RECEIPT_TASK: {"queue": CALLBACKS_QUEUE}}
+               POLL_RECEIPT_TASK: {"queue": CALLBACKS_QUEUE}, "jobs.run": {"queue": JOBS_QUEUE}}
 
 
 def celery_app():

@@ -26,9 +26,10 @@ from notifier.roster.service import (
     DeputyInvalid,
     all_levels,
     apply_fields,
-    changes_for,
+    changes_between,
     deputy_fields,
 )
+from notifier.timeutil import utcnow
 
 ANALYZE_AFTER = 1000  # new deputies in one import that make the table statistics worth refreshing
 
@@ -94,7 +95,7 @@ class ImportPreview:
     ignored_columns: list = field(default_factory=list)
     filename: str = ""
     applied: bool = False
-    _deputies: dict = field(default_factory=dict, repr=False, compare=False)  # phone -> Deputy
+    _deputies: dict = field(default_factory=dict, repr=False, compare=False)  # phone -> _Current
 
     @property
     def error_rows(self):
@@ -281,17 +282,74 @@ def _row_data(cells, mapping):
     return data
 
 
+class _Current:
+    """A deputy on the roster as the planner compares it: its id and current_values(), read as
+    plain rows (no ORM objects: a 50,000-row re-import loaded them all just to compare)."""
+
+    __slots__ = ("id", "values")
+
+    def __init__(self, deputy_id, values):
+        self.id, self.values = deputy_id, values
+
+
 def _existing(phones):
+    """{phone: _Current} for the numbers already on the roster, a thousand numbers per query."""
+    from notifier.roster.exporter import _id_in
+    from notifier.roster.models import (
+        STATION,
+        DeputyGroup,
+        Level,
+        Tag,
+        deputy_group_members,
+        deputy_levels,
+        deputy_tags,
+    )
+
     found = {}
     phones = list(phones)
+    columns = (Deputy.id, Deputy.name, Deputy.phone, Deputy.constituency, Deputy.organisation, Deputy.title,
+               Deputy.active, Deputy.opted_out)
     for start in range(0, len(phones), 1000):
-        chunk = phones[start : start + 1000]
-        for deputy in db.session.scalars(db.select(Deputy).where(Deputy.phone.in_(chunk))):
-            found[deputy.phone] = deputy
+        rows = db.session.execute(db.select(*columns).where(Deputy.phone.in_(phones[start:start + 1000]))).all()
+        if not rows:
+            continue
+        by_id = {}
+        for row in rows:
+            by_id[row.id] = {"name": row.name, "phone": row.phone, "levels": [], "constituency": row.constituency,
+                             "organisation": row.organisation, "title": row.title, "tags": [], "groups": [],
+                             "stations": [], "active": row.active, "opted_out": row.opted_out}
+        ids = list(by_id)
+        for deputy_id, code in db.session.execute(
+                db.select(deputy_levels.c.deputy_id, deputy_levels.c.level_code)
+                .join(Level, Level.code == deputy_levels.c.level_code)
+                .where(_id_in(deputy_levels.c.deputy_id, ids)).order_by(deputy_levels.c.deputy_id, Level.rank)):
+            by_id[deputy_id]["levels"].append(code)
+        for deputy_id, name in db.session.execute(
+                db.select(deputy_tags.c.deputy_id, Tag.name).join(Tag, Tag.id == deputy_tags.c.tag_id)
+                .where(_id_in(deputy_tags.c.deputy_id, ids)).order_by(deputy_tags.c.deputy_id, Tag.name)):
+            by_id[deputy_id]["tags"].append(name)
+        for deputy_id, name, kind in db.session.execute(
+                db.select(deputy_group_members.c.deputy_id, DeputyGroup.name, DeputyGroup.kind)
+                .join(DeputyGroup, DeputyGroup.id == deputy_group_members.c.group_id)
+                .where(_id_in(deputy_group_members.c.deputy_id, ids))
+                .order_by(deputy_group_members.c.deputy_id, DeputyGroup.name)):
+            by_id[deputy_id]["stations" if kind == STATION else "groups"].append(name)
+        for deputy_id, values in by_id.items():
+            found[values["phone"]] = _Current(deputy_id, values)
     return found
 
 
-def _plan(data, filename):
+def _deputies_to_update(rows):
+    """The ORM deputies of the rows that change ({id: Deputy}), loaded only for those."""
+    ids = [row.deputy_id for row in rows]
+    found = {}
+    for start in range(0, len(ids), 1000):
+        for deputy in db.session.scalars(db.select(Deputy).where(Deputy.id.in_(ids[start:start + 1000]))):
+            found[deputy.id] = deputy
+    return found
+
+
+def _plan(data, filename, progress=None):
     preview = ImportPreview(filename=filename or "")
     rows = read_rows(data, filename)
     header_row, mapping, columns, ignored = _find_header(rows)
@@ -303,6 +361,8 @@ def _plan(data, filename):
         if _is_blank(cells):
             continue
         preview.total += 1
+        if progress is not None and preview.total % 1000 == 0:
+            progress(preview.total, None, "reading")
         if preview.total > limit:
             raise RosterFileError(_("The file has more than %(limit)d rows; split it.", limit=limit))
         try:
@@ -336,7 +396,7 @@ def _plan(data, filename):
         if deputy is None:
             action, changed = "create", []
         else:
-            changed = sorted(changes_for(deputy, fields))
+            changed = sorted(changes_between(deputy.values, fields))
             action = "update" if changed else "unchanged"
         preview.rows.append(
             PlannedRow(
@@ -362,22 +422,111 @@ def preview_import(data, filename):
     return _plan(data, filename)
 
 
-def apply_import(data, filename, actor=None):
+INSERT_BATCH = 1000  # new deputies per INSERT
+COPY_BATCH = 5000  # per COPY (PostgreSQL)
+
+
+def _insert_created(rows, tag_cache, progress=None):
+    """Insert the new deputies and their levels, tags and groups with COPY (PostgreSQL) or a few
+    multi-row INSERTs per thousand rows (elsewhere) instead of ORM objects one by one (same fields and defaults as apply_fields gives
+    a new deputy; the ORM session knows nothing of these rows)."""
+    from notifier.roster.models import deputy_group_members, deputy_levels, deputy_tags
+    from notifier.roster.pinyin import name_sort_key
+    from notifier.roster.service import get_or_create_groups, get_or_create_tags
+
+    if not rows:
+        return
+    tag_names = list(dict.fromkeys(n for r in rows for n in r.fields.get("tags", ()) if n not in tag_cache))
+    for start in range(0, len(tag_names), INSERT_BATCH):
+        tag_cache.update({t.name: t for t in get_or_create_tags(tag_names[start:start + INSERT_BATCH])})
+    groups = {}
+    for station in (False, True):
+        column = "stations" if station else "groups"
+        names = list(dict.fromkeys(n for r in rows for n in r.fields.get(column, ())))
+        for start in range(0, len(names), INSERT_BATCH):
+            found = get_or_create_groups(names[start:start + INSERT_BATCH], station=station)
+            groups.update({(column, g.name): g for g in found})
+    db.session.flush()  # new tags and groups get their ids
+    now = utcnow()
+    copy = db.session.get_bind().dialect.name == "postgresql"
+    for start in range(0, len(rows), COPY_BATCH if copy else INSERT_BATCH):
+        chunk = rows[start:start + (COPY_BATCH if copy else INSERT_BATCH)]
+        values = [{
+            "name": r.fields["name"], "name_sort": name_sort_key(r.fields["name"]), "phone": r.phone,
+            "constituency": r.fields.get("constituency", ""), "organisation": r.fields.get("organisation", ""),
+            "title": r.fields.get("title", ""), "active": True if r.fields.get("active") is None else r.fields["active"],
+            "opted_out": bool(r.fields.get("opted_out")), "opted_out_at": now if r.fields.get("opted_out") else None,
+            "opted_out_via": "import" if r.fields.get("opted_out") else None, "created_at": now, "updated_at": now,
+        } for r in chunk]
+        ids = _copy_deputies(values) if copy else _insert_deputies(values)
+        level_rows, tag_rows, group_rows = [], [], []
+        for r in chunk:
+            deputy_id = ids[r.phone]
+            r.deputy_id = deputy_id
+            level_rows += [(deputy_id, c) for c in dict.fromkeys(r.fields.get("levels", ()))]
+            tag_rows += [(deputy_id, tag_cache[n].id) for n in r.fields.get("tags", ())]
+            member_of = dict.fromkeys(groups[(column, n)].id for column in ("groups", "stations")
+                                      for n in r.fields.get(column, ()))
+            group_rows += [(deputy_id, g) for g in member_of]
+        for assoc, assoc_rows in ((deputy_levels, level_rows), (deputy_tags, tag_rows),
+                                  (deputy_group_members, group_rows)):
+            if not assoc_rows:
+                continue
+            if copy:
+                _copy(assoc.name, [c.name for c in assoc.columns], assoc_rows)
+            else:
+                names = [c.name for c in assoc.columns]
+                db.session.execute(assoc.insert(), [dict(zip(names, row, strict=True)) for row in assoc_rows])
+        if progress is not None:
+            progress(start + len(chunk))
+
+
+DEPUTY_COLUMNS = ("name", "name_sort", "phone", "constituency", "organisation", "title", "active", "opted_out",
+                  "opted_out_at", "opted_out_via", "created_at", "updated_at")
+
+
+def _insert_deputies(values):
+    table = Deputy.__table__
+    return dict(db.session.execute(table.insert().returning(table.c.phone, table.c.id), values).all())
+
+
+def _copy(table, columns, rows):
+    """COPY rows into a table on the session's own connection (so in its transaction)."""
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_deputies(values):
+    """PostgreSQL: ids from the table's sequence, then one COPY (many times faster than INSERTs)."""
+    ids = db.session.execute(text("SELECT nextval(pg_get_serial_sequence('deputies', 'id')) "
+                                  "FROM generate_series(1, :n)"), {"n": len(values)}).scalars().all()
+    _copy("deputies", ("id", *DEPUTY_COLUMNS),
+          [(deputy_id, *(v[c] for c in DEPUTY_COLUMNS)) for deputy_id, v in zip(ids, values, strict=True)])
+    return {v["phone"]: deputy_id for deputy_id, v in zip(ids, values, strict=True)}
+
+
+def apply_import(data, filename, actor=None, progress=None):
     """Import every valid row in one transaction (rows with errors are left out), audit it as
-    "roster.import" and commit. Returns the preview of what was done."""
-    preview = _plan(data, filename)
+    "roster.import" and commit. Returns the preview of what was done. `progress(done, total,
+    stage)`, when given, hears how far reading ("reading") and saving ("saving") got."""
+    preview = _plan(data, filename, progress=progress)
     tag_cache, levels = {}, all_levels()
     try:
-        existing = preview._deputies
+        writes = [row for row in preview.rows if row.action != "unchanged"]
+        existing = _deputies_to_update([row for row in writes if row.action == "update"])
+        if progress is not None:
+            progress(0, len(writes), "saving")
+        created = [row for row in preview.rows if row.action == "create"]
+        _insert_created(created, tag_cache, progress=(lambda n: progress(n, len(writes), "saving"))
+                        if progress is not None else None)
         # One flush at commit rather than one before every tag lookup: thousands of rows in seconds.
         with db.session.no_autoflush:
-            for row in preview.rows:
-                if row.action == "create":
-                    deputy = Deputy(name=row.fields["name"], phone=row.phone)
-                    db.session.add(deputy)
-                    apply_fields(deputy, row.fields, how="import", tag_cache=tag_cache, levels=levels)
-                elif row.action == "update":
-                    apply_fields(existing[row.phone], row.fields, how="import", tag_cache=tag_cache, levels=levels)
+            for count, row in enumerate((r for r in writes if r.action == "update"), start=len(created) + 1):
+                apply_fields(existing[row.deputy_id], row.fields, how="import", tag_cache=tag_cache, levels=levels)
+                if progress is not None and count % 1000 == 0:
+                    progress(count, len(writes), "saving")
         record(
             "roster.import",
             actor=actor,

@@ -228,7 +228,11 @@ def current_values(deputy):
 
 def changes_for(deputy, fields):
     """{field: (old, new)} for the fields that would change (levels and tags compared as sets)."""
-    current = current_values(deputy) if deputy is not None else {}
+    return changes_between(current_values(deputy) if deputy is not None else {}, fields)
+
+
+def changes_between(current, fields):
+    """changes_for against values in the shape of current_values (the importer reads them as rows)."""
     changed = {}
     for field, new in fields.items():
         old = current.get(field)

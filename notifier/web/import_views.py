@@ -60,16 +60,18 @@ def _pending():
     return dict(session.get(SESSION_KEY) or {})
 
 
-def _remember(import_id, filename):
+def _remember(import_id, filename, rows=0):
     pending = _pending()
-    pending[import_id] = {"filename": filename, "user": current_user.id}
+    pending[import_id] = {"filename": filename, "user": current_user.id, "rows": rows}
     session[SESSION_KEY] = pending
 
 
-def _forget(import_id):
+def _forget(import_id, keep_file=False):
     pending = _pending()
     pending.pop(import_id, None)
     session[SESSION_KEY] = pending
+    if keep_file:
+        return
     try:
         os.remove(_path(import_id))
     except OSError:
@@ -118,7 +120,7 @@ class RosterImportView(ProtectedView):
         import_id = secrets.token_hex(16)
         with open(_path(import_id), "wb") as fh:
             fh.write(data)
-        _remember(import_id, filename)
+        _remember(import_id, filename, rows=preview.total)
         return self.render(
             "admin/roster_import/preview.html",
             preview=preview,
@@ -139,6 +141,9 @@ class RosterImportView(ProtectedView):
         if owned is None:
             return self._expired()
         filename, data = owned
+        rows = (_pending().get(import_id) or {}).get("rows") or 0
+        if rows > current_app.config["ROSTER_IMPORT_JOB_ROWS"]:
+            return self._apply_as_job(import_id, filename, rows)
         try:
             result = apply_import(data, filename, actor=current_user._get_current_object())
         except RosterFileError as exc:
@@ -147,6 +152,21 @@ class RosterImportView(ProtectedView):
         finally:
             _forget(import_id)
         return self.render("admin/roster_import/result.html", preview=result, filename=filename)
+
+    def _apply_as_job(self, import_id, filename, rows):
+        """A large file is applied by a worker: the page shows its progress, then the result. The
+        request only moves the upload to the jobs folder and queues the job (well under a second),
+        so no proxy or gunicorn timeout can cut a 50,000-row import in half."""
+        from flask_babel import get_locale
+
+        from notifier.jobs import service as jobs
+
+        name = jobs.new_file_name(".upload")
+        os.replace(_path(import_id), jobs.file_path(name))
+        _forget(import_id, keep_file=True)
+        job = jobs.create("roster.import", current_user, {"input": name, "filename": filename}, total=rows,
+                          locale=get_locale())
+        return redirect(url_for("jobs.show", job_id=job.id))
 
     @expose("/discard/", methods=("POST",))
     def discard(self):

@@ -42,7 +42,8 @@ from notifier.web.notice_views import follow_up, notice_or_404
 
 # The engine's queues, as the dashboard names them (the names themselves are for operators).
 QUEUE_LABELS = {"send": _l("Sending tasks"), "callbacks": _l("Receipts and reconciliation"),
-                "periodic": _l("Notices and periodic jobs"), "unacked": _l("Taken by workers, not yet done")}
+                "periodic": _l("Notices and periodic jobs"),
+                "jobs": _l("Imports and exports"), "unacked": _l("Taken by workers, not yet done")}
 
 CATEGORY = _l("Reports")
 

@@ -424,21 +424,46 @@ class DeputyView(FreshFilterOptionsMixin, ProtectedModelView):
 
     @expose("/download/<fmt>/")
     def export_view(self, fmt):
-        from notifier.roster.exporter import export_roster
+        """The rows the list shows. CSV streams straight from the database a batch at a time; a
+        large XLSX is made by a worker (the page that follows shows its progress, then the file)."""
+        from flask import Response, stream_with_context
+        from flask_babel import get_locale
+
+        from notifier.jobs import service as jobs
+        from notifier.roster.exporter import (
+            CSV_MIME,
+            csv_chunks,
+            export_filename,
+            export_roster,
+            roster_rows,
+        )
 
         if fmt not in ("xlsx", "csv"):
             abort(404)
         view_args = self._get_list_extra_args()
         filters = view_args.filters
         _count, query = self.get_list(0, None, False, view_args.search, filters, execute=False, page_size=0)
-        data, mimetype, filename = export_roster(fmt, query=query.statement, mask=number_mask())
-        record(
-            "roster.export",
-            actor=current_user._get_current_object(),
-            format=fmt,
-            search=view_args.search or "",
-            filtered=bool(filters),
-        )
+        statement = query.statement
+        actor = current_user._get_current_object()
+        detail = {"format": fmt, "search": view_args.search or "", "filtered": bool(filters)}
+        if fmt == "csv":
+            record("roster.export", actor=actor, **detail)
+            db.session.commit()  # on record before the first byte goes out
+            response = Response(stream_with_context(csv_chunks(roster_rows(statement, number_mask()))),
+                                mimetype=CSV_MIME)
+            response.headers["Content-Disposition"] = f"attachment; filename={export_filename('csv')}"
+            response.headers["Cache-Control"] = "no-store"  # personal phone numbers
+            return response
+        ids = list(db.session.scalars(statement.with_only_columns(Deputy.id)))
+        if len(ids) > current_app.config["ROSTER_EXPORT_JOB_ROWS"]:
+            name = export_filename("xlsx")
+            job = jobs.create("roster.export", actor, {"ids": ids, "format": fmt, "file_name": name}, total=len(ids),
+                              locale=get_locale())
+            record("roster.export", actor=actor, job_id=job.id, rows=len(ids), **detail)
+            db.session.commit()
+            return redirect(url_for("jobs.show", job_id=job.id))
+        data, mimetype, filename = export_roster(fmt, query=statement, mask=number_mask())
+        record("roster.export", actor=actor, **detail)
         db.session.commit()
         return download(data, mimetype, filename)
 

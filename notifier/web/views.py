@@ -46,3 +46,6 @@ def register_views(admin):
     from notifier.web.duty_views import register as register_duty  # issue 13
 
     register_duty(admin)
+    from notifier.web.job_views import register as register_jobs  # issue 15
+
+    register_jobs(admin)

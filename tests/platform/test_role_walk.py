@@ -30,6 +30,8 @@ ACCESS = {
     "deputies.ajax_update": "edit_roster", "deputies.opt_out_view": "edit_roster", "deputies.delete_view": "nobody",
     "roster_import.index": "edit_roster", "roster_import.apply": "edit_roster", "roster_import.discard": "edit_roster",
     "roster_import.template": "edit_roster",
+    # Background jobs (imports, exports): staff; each job only for its owner and admins (404 otherwise).
+    "jobs.index": "view", "jobs.show": "view", "jobs.status_json": "view", "jobs.download": "view",
     # Notices, replies, the delivery log and reports: the office's work.
     "notices.index": "view", "notices.show": "view", "notices.progress_json": "view", "notices.compose": "compose",
     "notices.edit": "compose", "notices.preview_json": "compose", "notices.deputy_search": "compose", "notices.step": "view",

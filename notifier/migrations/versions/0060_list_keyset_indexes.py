@@ -1,7 +1,7 @@
 """keyset pages of the notice list and the inbox: (created_at, id) and (received_at, id) indexes
 
 Revision ID: 0060
-Revises: 0041
+Revises: 0050
 Create Date: 2026-12-02 05:00:00
 
 The notice list pages by (created_at, id) and the inbox by (received_at, id), newest first
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0060'
-down_revision = '0041'
+down_revision = '0050'
 branch_labels = None
 depends_on = None
 
