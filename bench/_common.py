@@ -78,21 +78,10 @@ def configure_simulator(sim_url):
     requests.post(f"{sim_url}/_sim/config", json={"callback_statuses": [], "callback_retries": 0, "callback_timeout": 0.5}, timeout=5)
 
 
-def export_revision(rev, prefix="bench-before-"):
-    """A temporary folder holding the code of git revision `rev` (git archive), to run an older
-    version's processes beside this one's in the same run."""
-    import tempfile
-
-    folder = tempfile.mkdtemp(prefix=prefix)
-    archive = subprocess.run(["git", "-C", ROOT, "archive", rev], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
-    return folder
-
-
 def start_workers(name, log_name, count, concurrency, env, loglevel, queues=None, code_dir=ROOT):
     """`count` Celery worker processes named name0, name1, ...; logs in /tmp/<log_name>-worker<i>.log.
     `concurrency` 0: as `celery -A workers worker` starts with no options. `code_dir`: whose code
-    they run (see export_revision).
+    they run (see _baseline.baseline_tree).
     `queues` ("send", "periodic,callbacks"): what they consume; every queue when None."""
     procs = {}
     for w in range(count):

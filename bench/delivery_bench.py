@@ -22,11 +22,11 @@ import time
 import psutil
 import redis
 import requests
+from _baseline import baseline_tree
 from _common import (
     ROOT,
     bench_urls,
     configure_simulator,
-    export_revision,
     free_port,
     fresh_schema,
     platform_env,
@@ -145,7 +145,7 @@ def main():
                      SEND_BATCH_SIZE=args.batch, TWILIO_API_BASE_URL=sim_url)
     codes = {"this code": ROOT}
     if args.before:
-        codes = {f"before ({args.before})": export_revision(args.before, "delivery-bench-before-"), **codes}
+        codes = {f"before ({args.before})": baseline_tree(args.before), **codes}
     simulator = start_simulator(port, args.latency_ms)
     args.simulator_pid = simulator.pid
     try:

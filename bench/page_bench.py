@@ -26,7 +26,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from _common import export_revision
+from _baseline import baseline_tree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -208,7 +208,7 @@ def export_before(before):
         return before
     rev = before or subprocess.run(["git", "-C", ROOT, "merge-base", "HEAD", "main"], capture_output=True,
                                    text=True, check=True).stdout.strip()
-    folder = export_revision(rev, prefix="page-bench-before-")
+    folder = baseline_tree(rev)
     print(f"before: {rev[:12]} exported to {folder}")
     return folder
 
