@@ -36,6 +36,7 @@ SWEEP_TASK = "jobs.sweep"
 RUNNERS = {
     "roster.import": "notifier.roster.jobs:run_import",
     "roster.export": "notifier.roster.jobs:run_export",
+    "reports.export": "notifier.reports.jobs:run_export",
 }
 DEFAULTS = {
     "JOB_STALE_SECONDS": 300,  # a running job with no progress for this long lost its worker

@@ -91,6 +91,13 @@ def batches(query, mask=None, batch=None):
             return
 
 
+def count(query):
+    """How many rows an export of `query` has (to decide whether a worker writes it)."""
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
 def notice_query(notice_id):
     return select(Message).where(Message.notice_id == notice_id)
 
@@ -112,9 +119,10 @@ def csv_chunks(query, mask=None):
         yield buffer.getvalue()
 
 
-def write_xlsx(query, path, mask=None, title=None):
+def write_xlsx(query, path, mask=None, title=None, progress=None):
     """Write the rows to an XLSX file at `path` (write_only: rows are flushed to disk as added).
-    Text cells are text-typed, so a phone number needs no apostrophe in front of it."""
+    Text cells are text-typed, so a phone number needs no apostrophe in front of it.
+    `progress(rows so far)` is called after each batch (a background job's progress bar)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=(title or _("Messages"))[:31])
     sheet.append([escape_cell(h) for h in headers()])
@@ -123,6 +131,8 @@ def write_xlsx(query, path, mask=None, title=None):
         for row in rows:
             sheet.append([_text_cell(sheet, v) for v in cells(row, zone, levels, escape=escape_xlsx_cell)])
             count += 1
+        if progress is not None:
+            progress(count)
     workbook.save(path)
     return count
 

@@ -13,7 +13,8 @@ from notifier.jobs import service
 from notifier.jobs.models import Job
 from notifier.web.base import ProtectedView
 
-KIND_LABELS = {"roster.import": _l("Roster import"), "roster.export": _l("Roster export (Excel)")}
+KIND_LABELS = {"roster.import": _l("Roster import"), "roster.export": _l("Roster export (Excel)"),
+               "reports.export": _l("Message export (Excel)")}
 RECENT = 50
 
 

@@ -104,6 +104,26 @@ def _stream(fmt, query, stem, title=None):
     return response
 
 
+def _export(fmt, query, stem, title, what, target=None, detail=None, rows_again=None):
+    """CSV streams from the database as it is read; a large XLSX is written by a worker (the job
+    page that follows shows its progress, then the file). Either way the export is audited first.
+    `rows_again`: what the job needs to read the same rows (notifier.reports.jobs.export_params)."""
+    detail = detail or {}
+    rows = export.count(query) if fmt == "xlsx" else 0
+    if rows <= conf("REPORTS_EXPORT_JOB_ROWS"):
+        export.record_export(what, fmt, _actor(), target=target, **detail)
+        return _stream(fmt, query, stem, title)
+    from flask_babel import get_locale
+
+    from notifier.jobs import service as jobs
+    from notifier.reports.jobs import export_params
+
+    job = jobs.create("reports.export", _actor(), export_params(
+        what, title=str(title), file_name=export.filename(stem, fmt), **rows_again), total=rows, locale=get_locale())
+    export.record_export(what, fmt, _actor(), target=target, job_id=job.id, rows=rows, **detail)
+    return redirect(url_for("jobs.show", job_id=job.id))
+
+
 def _format():
     fmt = request.args.get("format", "csv")
     if fmt not in export.FORMATS:
@@ -181,8 +201,8 @@ class MessageLogView(ProtectedView):
         f, problems = parse_filters(request.args)
         if problems:
             abort(400)
-        export.record_export("messages", fmt, _actor(), filters=f.as_args())
-        return _stream(fmt, export.log_query(f), "messages", _("Messages"))
+        return _export(fmt, export.log_query(f), "messages", _("Messages"), "messages",
+                       detail={"filters": f.as_args()}, rows_again={"filters": f.as_args()})
 
     @expose("/<int:message_id>")
     def show(self, message_id):
@@ -217,14 +237,13 @@ class MessageLogView(ProtectedView):
     def export_notice(self, notice_id):
         fmt = _format()
         notice = notice_or_404(notice_id)
-        query, stem = export.notice_query(notice.id), f"notice-{notice.id}"
+        query, stem, ids = export.notice_query(notice.id), f"notice-{notice.id}", None
         if request.args.get("only") == "unreached":  # the call list: who the notice did not reach
             ids = [r["message_id"] for r in report.unreached(notice.id)]
             query, stem = query.where(Message.id.in_(ids)).order_by(Message.id), f"notice-{notice.id}-not-reached"
-            export.record_export("notice", fmt, _actor(), target=notice, only="unreached")
-        else:
-            export.record_export("notice", fmt, _actor(), target=notice)
-        return _stream(fmt, query, stem, _("Notice %(id)s", id=notice.id))
+        return _export(fmt, query, stem, _("Notice %(id)s", id=notice.id), "notice", target=notice,
+                       detail={"only": "unreached"} if ids is not None else {},
+                       rows_again={"notice_id": notice.id, "ids": ids})
 
     @expose("/notices/<int:notice_id>/not-reached")
     def unreached_list(self, notice_id):
