@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from notifier.delivery.models import STATUS_LABELS, STATUSES, GatewayExchange, Message, MessageEvent
+from notifier.delivery.outbox import id_in
 from notifier.extensions import db
 from notifier.notices.models import Notice
 from notifier.reports import errors as error_table
@@ -185,7 +186,7 @@ def levels_of(deputy_ids):
     rank = {code: i for i, code in enumerate(LEVEL_CODES)}
     out = {}
     for deputy_id, code in db.session.execute(
-            select(deputy_levels.c.deputy_id, deputy_levels.c.level_code).where(deputy_levels.c.deputy_id.in_(ids))):
+            select(deputy_levels.c.deputy_id, deputy_levels.c.level_code).where(id_in(deputy_levels.c.deputy_id, ids))):
         out.setdefault(deputy_id, []).append(code)
     return {k: sorted(v, key=rank.get) for k, v in out.items()}
 
@@ -194,17 +195,19 @@ def notice_titles(notice_ids):
     ids = sorted({n for n in notice_ids if n is not None})
     if not ids:
         return {}
-    return dict(db.session.execute(select(Notice.id, Notice.title).where(Notice.id.in_(ids))).all())
+    return dict(db.session.execute(select(Notice.id, Notice.title).where(id_in(Notice.id, ids))).all())
 
 
-def message_rows(messages, mask=None):
+def message_rows(messages, mask=None, when=None):
     """Messages as dicts for the log (page, API, export), with the deputy's name and levels, the
-    notice title and the reply; three extra queries per batch, not per row."""
+    notice title and the reply; three extra queries per batch, not per row. Times are ISO strings,
+    or what `when(datetime)` makes of them (an export formats them once, not twice)."""
+    when = when or _iso
     mask = mask or (lambda number: number)
     levels = levels_of(m.deputy_id for m in messages)
     titles = notice_titles(m.notice_id for m in messages)
     names = dict(db.session.execute(select(Deputy.id, Deputy.name).where(
-        Deputy.id.in_(sorted({m.deputy_id for m in messages if m.deputy_id is not None})))).all()) if messages else {}
+        id_in(Deputy.id, sorted({m.deputy_id for m in messages if m.deputy_id is not None})))).all()) if messages else {}
     found = replies.for_messages((m.notice_id, m.deputy_id) for m in messages)
     status_labels = {k: str(v) for k, v in STATUS_LABELS.items()}  # translated once per batch, not per row
     error_titles = {}
@@ -221,7 +224,7 @@ def message_rows(messages, mask=None):
             "error_code": m.error_code, "error_message": m.error_message,
             "error_title": error_titles[m.error_code],
             "reply": replies.reply_dict(found.get((m.notice_id, m.deputy_id))),
-            **{key: _iso(getattr(m, key)) for key in ("created_at", "queued_at", "sent_at", "delivered_at",
+            **{key: when(getattr(m, key)) for key in ("created_at", "queued_at", "sent_at", "delivered_at",
                                                       "failed_at", "updated_at")},
         })
     return out

@@ -2,8 +2,9 @@
 
 Kept behind this one module so the reports work (with zeros) on a platform without replies.
 """
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
+from notifier.delivery.outbox import id_in
 from notifier.extensions import db
 
 EMPTY_TALLY = {"confirmed": 0, "declined": 0, "received": 0, "other": 0, "opted_out": 0, "none": 0, "late": 0}
@@ -36,13 +37,18 @@ def for_messages(pairs):
         return {}
     inbound = models.InboundMessage
     answers = tuple(models.ANSWERS)
+    # The notices' and deputies' replies (two array parameters, not a pair of binds per text),
+    # narrowed to the pairs asked for here.
     rows = db.session.scalars(
-        select(inbound).where(tuple_(inbound.notice_id, inbound.deputy_id).in_(sorted(pairs)),
+        select(inbound).where(id_in(inbound.notice_id, sorted({n for n, _ in pairs})),
+                              id_in(inbound.deputy_id, sorted({d for _, d in pairs})),
                               inbound.kind.in_((*answers, models.OPT_OUT)))
         .order_by(inbound.received_at, inbound.id)).all()
     latest = {}
     for row in rows:
         key = (row.notice_id, row.deputy_id)
+        if key not in pairs:
+            continue
         held = latest.get(key)
         if held is None or row.kind in answers or held.kind not in answers:
             latest[key] = row
