@@ -33,7 +33,7 @@ def test_worker_settings(app):
     from workers.app import celery_settings
 
     settings = celery_settings(app.config)
-    assert {q.name for q in settings["task_queues"]} == {"send", "callbacks", "periodic"}
+    assert {q.name for q in settings["task_queues"]} == {"send", "callbacks", "periodic", "jobs"}
     assert settings["task_acks_late"] and settings["task_reject_on_worker_lost"]
     assert settings["worker_pool"] == "threads"
     assert settings["beat_schedule"]["delivery-sweep"]["task"] == "delivery.sweep"
@@ -47,7 +47,7 @@ def test_tasks_are_routed_to_queues_by_purpose():
     expected = {"delivery.send": "send", "delivery.reconcile": "callbacks", "delivery.poll_receipt": "callbacks",
                 "delivery.sweep": "periodic", "notices.dispatch": "periodic", "notices.tick": "periodic",
                 "replies.auto_remind": "periodic", "replies.catch_up": "periodic", "reports.retention": "periodic",
-                "health.ping": "periodic"}
+                "health.ping": "periodic", "jobs.run": "jobs", "jobs.sweep": "periodic"}
     assert set(expected) <= set(celery.tasks)
     router = celery.amqp.router
     assert {name: router.route({}, name)["queue"].name for name in expected} == expected
