@@ -9,7 +9,7 @@ written `pending` (queue=False) wait for `enqueue`, and the sweeper queues any l
 import dataclasses
 
 from flask import current_app
-from sqlalchemy import ARRAY, Integer, any_, bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,6 +26,7 @@ from notifier.delivery.models import (
 from notifier.delivery.segments import count_segments
 from notifier.extensions import db
 from notifier.roster.models import Deputy
+from notifier.sql import id_in
 from notifier.timeutil import utcnow
 
 
@@ -182,15 +183,6 @@ def cancel(message_ids, reason=None, only_if=None):
 
 def record_event(message_id, kind, status, source, detail=None, raw=None):
     record_events([(message_id, kind, status, source, detail)], raw=raw)
-
-
-def id_in(column, ids):
-    """`column IN ids`, as one array parameter on PostgreSQL: thousands of placeholders make
-    statements slow to build and parse."""
-    ids = list(ids)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
-    return column.in_(ids)
 
 
 def record_events(rows, raw=None):

@@ -14,13 +14,13 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from notifier.delivery.models import STATUS_LABELS, STATUSES, GatewayExchange, Message, MessageEvent
-from notifier.delivery.outbox import id_in
 from notifier.extensions import db
 from notifier.notices.models import Notice
 from notifier.reports import errors as error_table
 from notifier.reports import replies
 from notifier.reports.masking import mask_in
 from notifier.roster.models import LEVEL_CODES, LEVEL_LABELS, Deputy, deputy_levels
+from notifier.sql import id_in
 
 MAX_ID = 2**31 - 1
 MAX_Q_DEPUTIES = 1000

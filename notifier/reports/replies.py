@@ -4,8 +4,8 @@ Kept behind this one module so the reports work (with zeros) on a platform witho
 """
 from sqlalchemy import select
 
-from notifier.delivery.outbox import id_in
 from notifier.extensions import db
+from notifier.sql import id_in
 
 EMPTY_TALLY = {"confirmed": 0, "declined": 0, "received": 0, "other": 0, "opted_out": 0, "none": 0, "late": 0}
 

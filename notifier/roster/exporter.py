@@ -27,6 +27,7 @@ from notifier.roster.models import (
     deputy_tags,
 )
 from notifier.roster.phones import national_or_e164
+from notifier.sql import id_in
 from notifier.timeutil import utcnow
 
 EXPORT_HEADERS = ("姓名", "手机号码", "代表层级", "选区/代表团", "工作单位", "职务", "标签", "状态", "代表小组", "联络站")
@@ -196,17 +197,6 @@ def _names_by_deputy(statement):
     return found
 
 
-def _id_in(column, ids):
-    """column IN ids; on PostgreSQL as = ANY(one array parameter), not thousands of parameters
-    (compiling and sending those was most of the time of each batch)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import Integer, any_, bindparam
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
-    return column.in_(ids)
-
-
 def _in_order(rows, ids):
     """Rows of an id list in the list's order (deputies removed since are left out)."""
     by_id = {row.id: row for row in rows}
@@ -222,7 +212,7 @@ def roster_rows(query=None, mask=None, batch=EXPORT_BATCH, ids=None):
                Deputy.active)
     phone_text = _phone_writer()
     if ids is not None:
-        batches = (_in_order(db.session.execute(db.select(*columns).where(_id_in(Deputy.id, chunk))).all(), chunk)
+        batches = (_in_order(db.session.execute(db.select(*columns).where(id_in(Deputy.id, chunk))).all(), chunk)
                    for chunk in (ids[i:i + batch] for i in range(0, len(ids), batch)))
     else:
         if query is None:
@@ -233,15 +223,15 @@ def roster_rows(query=None, mask=None, batch=EXPORT_BATCH, ids=None):
         chunk_ids = [row.id for row in chunk]
         levels = _names_by_deputy(db.select(deputy_levels.c.deputy_id, deputy_levels.c.level_code)
                                   .join(Level, Level.code == deputy_levels.c.level_code)
-                                  .where(_id_in(deputy_levels.c.deputy_id, chunk_ids))
+                                  .where(id_in(deputy_levels.c.deputy_id, chunk_ids))
                                   .order_by(deputy_levels.c.deputy_id, Level.rank))
         tags = _names_by_deputy(db.select(deputy_tags.c.deputy_id, Tag.name)
                                 .join(Tag, Tag.id == deputy_tags.c.tag_id)
-                                .where(_id_in(deputy_tags.c.deputy_id, chunk_ids))
+                                .where(id_in(deputy_tags.c.deputy_id, chunk_ids))
                                 .order_by(deputy_tags.c.deputy_id, Tag.name))
         groups = _names_by_deputy(db.select(deputy_group_members.c.deputy_id, DeputyGroup.name, DeputyGroup.kind)
                                   .join(DeputyGroup, DeputyGroup.id == deputy_group_members.c.group_id)
-                                  .where(_id_in(deputy_group_members.c.deputy_id, chunk_ids))
+                                  .where(id_in(deputy_group_members.c.deputy_id, chunk_ids))
                                   .order_by(deputy_group_members.c.deputy_id, DeputyGroup.name))
         for row in chunk:
             masked = mask(row.phone) if mask else row.phone

@@ -29,6 +29,7 @@ from notifier.roster.service import (
     changes_between,
     deputy_fields,
 )
+from notifier.sql import id_in
 from notifier.timeutil import utcnow
 
 ANALYZE_AFTER = 1000  # new deputies in one import that make the table statistics worth refreshing
@@ -294,7 +295,6 @@ class _Current:
 
 def _existing(phones):
     """{phone: _Current} for the numbers already on the roster, a thousand numbers per query."""
-    from notifier.roster.exporter import _id_in
     from notifier.roster.models import (
         STATION,
         DeputyGroup,
@@ -322,16 +322,16 @@ def _existing(phones):
         for deputy_id, code in db.session.execute(
                 db.select(deputy_levels.c.deputy_id, deputy_levels.c.level_code)
                 .join(Level, Level.code == deputy_levels.c.level_code)
-                .where(_id_in(deputy_levels.c.deputy_id, ids)).order_by(deputy_levels.c.deputy_id, Level.rank)):
+                .where(id_in(deputy_levels.c.deputy_id, ids)).order_by(deputy_levels.c.deputy_id, Level.rank)):
             by_id[deputy_id]["levels"].append(code)
         for deputy_id, name in db.session.execute(
                 db.select(deputy_tags.c.deputy_id, Tag.name).join(Tag, Tag.id == deputy_tags.c.tag_id)
-                .where(_id_in(deputy_tags.c.deputy_id, ids)).order_by(deputy_tags.c.deputy_id, Tag.name)):
+                .where(id_in(deputy_tags.c.deputy_id, ids)).order_by(deputy_tags.c.deputy_id, Tag.name)):
             by_id[deputy_id]["tags"].append(name)
         for deputy_id, name, kind in db.session.execute(
                 db.select(deputy_group_members.c.deputy_id, DeputyGroup.name, DeputyGroup.kind)
                 .join(DeputyGroup, DeputyGroup.id == deputy_group_members.c.group_id)
-                .where(_id_in(deputy_group_members.c.deputy_id, ids))
+                .where(id_in(deputy_group_members.c.deputy_id, ids))
                 .order_by(deputy_group_members.c.deputy_id, DeputyGroup.name)):
             by_id[deputy_id]["stations" if kind == STATION else "groups"].append(name)
         for deputy_id, values in by_id.items():
