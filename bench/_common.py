@@ -60,10 +60,12 @@ def fresh_schema(app):
         upgrade()
 
 
-def start_simulator(port, latency_ms):
-    return subprocess.Popen([sys.executable, "-m", "notifier.simulator", "--port", str(port), "--quiet",
-                             "--latency-ms", str(latency_ms)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+def start_simulator(port, latency_ms, lean=False):
+    """The Twilio simulator, or with `lean` the benchmarks' lean stand-in (bench/_standin.py)."""
+    command = ([sys.executable, os.path.join(ROOT, "bench", "_standin.py")] if lean
+               else [sys.executable, "-m", "notifier.simulator", "--quiet"])
+    return subprocess.Popen(command + ["--port", str(port), "--latency-ms", str(latency_ms)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def configure_simulator(sim_url):
@@ -113,10 +115,11 @@ def wait_for_texts(sim_url, n, started, poll_first, poll_rest):
 
 
 def stop(procs, timeout):
-    """SIGTERM each process group still running, SIGKILL those not gone after `timeout` seconds."""
+    """SIGTERM each process still running (a Celery worker then shuts its pool down warm), SIGKILL
+    the process groups of those not gone after `timeout` seconds."""
     for proc in procs.values():
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)
     for proc in procs.values():
         try:
             proc.wait(timeout)

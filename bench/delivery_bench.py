@@ -129,6 +129,9 @@ def main():
                         help="threads per worker (default 0: the out-of-the-box worker's own)")
     parser.add_argument("--batch", type=int, default=100, help="SEND_BATCH_SIZE: messages per task")
     parser.add_argument("--latency-ms", type=float, default=150)
+    parser.add_argument("--stand-in", choices=("lean", "simulator"), default="lean",
+                        help="the gateway: bench/_standin.py (default; cheap, so the platform is what is "
+                             "measured) or the full simulator (itself about 1 ms of CPU per text)")
     parser.add_argument("--runs", type=int, default=1, help="runs of each code (medians are reported)")
     parser.add_argument("--before", default="",
                         help="a git revision whose workers run too, alternating with this code's (e.g. main~5)")
@@ -146,7 +149,7 @@ def main():
     codes = {"this code": ROOT}
     if args.before:
         codes = {f"before ({args.before})": baseline_tree(args.before), **codes}
-    simulator = start_simulator(port, args.latency_ms)
+    simulator = start_simulator(port, args.latency_ms, lean=args.stand_in == "lean")
     args.simulator_pid = simulator.pid
     try:
         configure_simulator(sim_url)
@@ -171,7 +174,7 @@ def main():
         stop({"simulator": simulator}, 15)
 
     print(f"\nDelivery benchmark: N={args.n}, {args.workers} worker(s) x {args.concurrency or 'default'} threads, "
-          f"batch {args.batch}, simulator latency {args.latency_ms:g} ms, no cap; medians of {args.runs} run(s)")
+          f"batch {args.batch}, gateway {args.stand_in} at {args.latency_ms:g} ms, no cap; medians of {args.runs} run(s)")
     print(f"  baseline: sequential twilio client, {baseline_rate:.2f} texts/s")
     medians = {}
     for label, runs in results.items():

@@ -38,6 +38,9 @@ def main():
     parser.add_argument("--batch", type=int, default=100, help="SEND_BATCH_SIZE")
     parser.add_argument("--chunk", type=int, default=1000, help="NOTICE_DISPATCH_CHUNK: rows per INSERT")
     parser.add_argument("--latency-ms", type=float, default=150)
+    parser.add_argument("--stand-in", choices=("lean", "simulator"), default="lean",
+                        help="the gateway: bench/_standin.py (default; cheap, so the platform is what is "
+                             "measured) or the full simulator (itself about 1 ms of CPU per text)")
     parser.add_argument("--rate", type=float, default=100000, help="SMS_RATE_LIMIT, segments/s (default: no cap)")
     parser.add_argument("--split", action="store_true",
                         help="as docker-compose.yml: --workers sending (-Q send) plus one worker for the rest")
@@ -72,7 +75,7 @@ def main():
         db.session.remove()
     redis.Redis.from_url(redis_url).flushdb()
 
-    procs = {"simulator": start_simulator(port, args.latency_ms)}
+    procs = {"simulator": start_simulator(port, args.latency_ms, lean=args.stand_in == "lean")}
     try:
         configure_simulator(sim_url)
         if args.split:
@@ -99,7 +102,7 @@ def main():
         duplicates = len(accepted) - len({m["to"] for m in accepted})
         layout = f"{args.workers} sending worker(s) + 1 for the rest" if args.split else f"{args.workers} worker(s)"
         print(f"\nNotice dispatch benchmark: {args.n} deputies, {layout} x {args.concurrency or 'default'} threads, "
-              f"send batch {args.batch}, insert chunk {args.chunk}, simulator latency {args.latency_ms:g} ms, "
+              f"send batch {args.batch}, insert chunk {args.chunk}, gateway {args.stand_in} at {args.latency_ms:g} ms, "
               f"rate cap {args.rate:g}/s")
         print(f"  approve() returned after {approved_s * 1000:.0f} ms")
         print(f"  approval -> first text accepted: {first:.2f} s")

@@ -41,9 +41,12 @@ def celery_settings(config):
         "task_default_queue": PERIODIC_QUEUE,
         "task_routes": TASK_ROUTES,
         "task_create_missing_queues": True,
-        # Sending is I/O-bound (and each send task drives its batch on an event loop): threads.
-        "worker_pool": "threads",
-        "worker_concurrency": int(os.environ.get("CELERY_WORKER_CONCURRENCY", "8")),
+        # Processes: each send task drives its batch of 100 on its own event loop, so a process
+        # needs no threads to wait on the gateway; eight threads in one process spent half their
+        # CPU fighting over one interpreter lock and left the second core idle (bench/delivery_bench.py).
+        # Two per core keeps a batch on the wire while another is claimed or recorded.
+        "worker_pool": os.environ.get("CELERY_WORKER_POOL", "prefork"),
+        "worker_concurrency": int(os.environ.get("CELERY_WORKER_CONCURRENCY") or 2 * (os.cpu_count() or 1)),
         "beat_schedule": {
             "delivery-sweep": {
                 "task": SWEEP_TASK,
@@ -72,6 +75,17 @@ def _format_logs(logger, *args, **kwargs):
     from notifier.ops import logs
 
     logs.configure(flask_app.config["LOG_FORMAT"], handlers=logger.handlers, process_name="worker")
+
+
+@signals.worker_process_init.connect
+def _own_connections(**extra):
+    """A forked pool process must not share the parent's database connections (the parent
+    may have opened some at start-up); Redis clients see the new pid and reconnect by themselves."""
+    from notifier.extensions import db
+
+    with flask_app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
 
 
 @signals.task_prerun.connect

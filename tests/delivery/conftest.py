@@ -195,7 +195,7 @@ class Workers:
     def stop_all(self):
         for proc in self.procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)  # the main process: a warm shutdown of its pool
                 try:
                     proc.wait(15)
                 except subprocess.TimeoutExpired:

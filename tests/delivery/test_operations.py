@@ -35,7 +35,7 @@ def test_worker_settings(app):
     settings = celery_settings(app.config)
     assert {q.name for q in settings["task_queues"]} == {"send", "callbacks", "periodic", "jobs"}
     assert settings["task_acks_late"] and settings["task_reject_on_worker_lost"]
-    assert settings["worker_pool"] == "threads"
+    assert settings["worker_pool"] == "prefork" and settings["worker_concurrency"] >= 2
     assert settings["beat_schedule"]["delivery-sweep"]["task"] == "delivery.sweep"
 
 

@@ -42,7 +42,7 @@ class JobWorker:
 
     def stop(self):
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.send_signal(signal.SIGTERM)  # the main process: a warm shutdown of its pool
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
