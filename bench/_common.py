@@ -40,6 +40,8 @@ def platform_env(db_url, redis_url, sim_url, **settings):
         "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
         "TWILIO_API_BASE_URL": sim_url, "TWILIO_FROM_NUMBER": "+15005550006",
         "SMS_RATE_LIMIT": "100000", "TWILIO_HTTP_TIMEOUT": "30", "SMS_REQUEUE_AFTER_SECONDS": "3000",
+        # As shipped (the test settings keep every exchange): failures and 5% of the rest.
+        "SMS_EXCHANGE_SAMPLE": "0.05",
         "PYTHONPATH": ROOT, **settings,
     }
     os.environ.update(settings)

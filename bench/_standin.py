@@ -14,8 +14,8 @@ import base64
 import itertools
 from datetime import UTC, datetime
 
-from aiohttp import web
 from _common import ROOT  # noqa: F401  (puts the project on sys.path)
+from aiohttp import web
 
 from notifier.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from notifier.simulator.state import SimMessage, new_sid, segments

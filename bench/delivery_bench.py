@@ -80,6 +80,14 @@ def service_cpu():
     return totals
 
 
+def yardstick():
+    """CPU seconds of a fixed piece of pure Python: this shared machine's speed varies by tens of
+    percent from hour to hour, so figures from different runs are compared through it."""
+    started = time.process_time()
+    sum(i * i for i in range(3_000_000))
+    return time.process_time() - started
+
+
 def one_run(app, args, env, sim_url, code_dir):
     """N texts queued at once and sent by workers running `code_dir`'s code; returns the figures."""
     from notifier.delivery.outbox import create_messages, enqueue
@@ -112,7 +120,8 @@ def one_run(app, args, env, sim_url, code_dir):
         cpu.update({name: seconds - services_before.get(name, 0.0) for name, seconds in service_cpu().items()})
         stats = requests.get(f"{sim_url}/_sim/stats", timeout=10).json()
         accepted = requests.get(f"{sim_url}/_sim/messages", timeout=60).json()["messages"]
-        return {"rate": args.n / total_s, "first": first, "last": total_s, "dispatched": dispatched_s,
+        return {"rate": args.n / total_s, "sending": args.n / (total_s - dispatched_s), "first": first,
+                "last": total_s, "dispatched": dispatched_s,
                 "duplicates": len(accepted) - len({(m["to"], m["body"]) for m in accepted}),
                 "in_flight": stats.get("peak_in_flight"), "cpu": cpu, "peak": dict(sampler.peak)}
     finally:
@@ -163,6 +172,7 @@ def main():
             client.messages.create(to=f"+8613900{i:06d}", from_="+15005550006", body=f"baseline {i}")
         baseline_rate = args.baseline_n / (time.monotonic() - started)
 
+        speed = [yardstick()]
         results = {label: [] for label in codes}
         for run in range(args.runs):
             for label, code_dir in codes.items():
@@ -170,21 +180,23 @@ def main():
                 results[label].append(result)
                 print(f"run {run + 1} {label}: {result['rate']:.1f} texts/s, first after {result['first']:.2f}s, "
                       f"last {result['last']:.2f}s, duplicates {result['duplicates']}", flush=True)
+        speed.append(yardstick())
     finally:
         stop({"simulator": simulator}, 15)
 
     print(f"\nDelivery benchmark: N={args.n}, {args.workers} worker(s) x {args.concurrency or 'default'} threads, "
           f"batch {args.batch}, gateway {args.stand_in} at {args.latency_ms:g} ms, no cap; medians of {args.runs} run(s)")
-    print(f"  baseline: sequential twilio client, {baseline_rate:.2f} texts/s")
+    print(f"  baseline: sequential twilio client, {baseline_rate:.2f} texts/s; machine yardstick "
+          f"{speed[0] * 1000:.0f} ms before the runs, {speed[1] * 1000:.0f} ms after (lower is faster)")
     medians = {}
     for label, runs in results.items():
-        med = {key: statistics.median(r[key] for r in runs) for key in ("rate", "first", "last", "dispatched")}
+        med = {key: statistics.median(r[key] for r in runs) for key in ("rate", "sending", "first", "last", "dispatched")}
         med["cpu"] = {name: statistics.median(r["cpu"][name] for r in runs) / args.n * 1000 for name in runs[0]["cpu"]}
         med["peak"] = {name: statistics.median(r["peak"][name] for r in runs) / 2**20 for name in runs[0]["peak"]}
         medians[label] = med
         print(f"  {label}: {med['rate']:.1f} texts/s ({med['rate'] / baseline_rate:.1f}x the baseline), "
-              f"first after {med['first']:.2f}s, last {med['last']:.2f}s (queued by {med['dispatched']:.2f}s), "
-              f"duplicates {sum(r['duplicates'] for r in runs)}")
+              f"first after {med['first']:.2f}s, last {med['last']:.2f}s (queued by {med['dispatched']:.2f}s, "
+              f"then {med['sending']:.1f} texts/s), duplicates {sum(r['duplicates'] for r in runs)}")
         for name, ms in med["cpu"].items():
             peak = f"  peak {med['peak'][name]:7.1f} MiB" if name in med["peak"] else ""
             print(f"    {name:<24} {ms:.3f} ms CPU per text{peak}")

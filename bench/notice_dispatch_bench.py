@@ -81,8 +81,8 @@ def main():
         if args.split:
             procs.update(start_workers("nsend", "notice-bench-send", args.workers, args.concurrency, env, "INFO",
                                        queues="send"))
-            procs.update(start_workers("nrest", "notice-bench-rest", 1, args.concurrency, env, "INFO",
-                                       queues="periodic,callbacks"))
+            procs.update(start_workers("nrest", "notice-bench-rest", 1, 2, env, "INFO",  # as docker-compose.yml
+                                       queues="periodic,callbacks,jobs"))
         else:
             procs.update(start_workers("nbench", "notice-bench", args.workers, args.concurrency, env, "INFO"))
         time.sleep(8)  # worker start-up is not part of the run

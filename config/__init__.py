@@ -238,7 +238,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     PUBLIC_BASE_URL = _env("TEST_PUBLIC_BASE_URL", "http://localhost")  # a live server in worker tests
-    SMS_EXCHANGE_SAMPLE = 1.0  # tests read the exchange of any call they make
+    SMS_EXCHANGE_SAMPLE = _float("SMS_EXCHANGE_SAMPLE", "1.0", at_most=1)  # tests read every call's exchange
 
 
 class ProductionConfig(Config):
