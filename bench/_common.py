@@ -127,3 +127,11 @@ def stop(procs, timeout):
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def yardstick():
+    """CPU seconds of a fixed piece of pure Python: this shared machine's speed varies by tens of
+    percent from hour to hour, so figures from different runs are compared through it."""
+    started = time.process_time()
+    sum(i * i for i in range(3_000_000))
+    return time.process_time() - started

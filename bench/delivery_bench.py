@@ -34,6 +34,7 @@ from _common import (
     start_workers,
     stop,
     wait_for_texts,
+    yardstick,
 )
 
 
@@ -78,14 +79,6 @@ def service_cpu():
         if key and proc.info["cpu_times"]:
             totals[key] += proc.info["cpu_times"].user + proc.info["cpu_times"].system
     return totals
-
-
-def yardstick():
-    """CPU seconds of a fixed piece of pure Python: this shared machine's speed varies by tens of
-    percent from hour to hour, so figures from different runs are compared through it."""
-    started = time.process_time()
-    sum(i * i for i in range(3_000_000))
-    return time.process_time() - started
 
 
 def one_run(app, args, env, sim_url, code_dir):

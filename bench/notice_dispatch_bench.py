@@ -26,6 +26,7 @@ from _common import (
     start_workers,
     stop,
     wait_for_texts,
+    yardstick,
 )
 
 
@@ -104,7 +105,7 @@ def main():
         print(f"\nNotice dispatch benchmark: {args.n} deputies, {layout} x {args.concurrency or 'default'} threads, "
               f"send batch {args.batch}, insert chunk {args.chunk}, gateway {args.stand_in} at {args.latency_ms:g} ms, "
               f"rate cap {args.rate:g}/s")
-        print(f"  approve() returned after {approved_s * 1000:.0f} ms")
+        print(f"  approve() returned after {approved_s * 1000:.0f} ms; machine yardstick {yardstick() * 1000:.0f} ms")
         print(f"  approval -> first text accepted: {first:.2f} s")
         if written_s is not None:
             print(f"  approval -> every message row written and queued: {written_s:.2f} s")
