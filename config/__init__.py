@@ -156,6 +156,10 @@ class Config:
     WEBHOOK_SPOOL_DIR = _env("WEBHOOK_SPOOL_DIR")
     WEBHOOK_DRAIN_INTERVAL_SECONDS = _float("WEBHOOK_DRAIN_INTERVAL_SECONDS", "5")
     BROKER_VISIBILITY_TIMEOUT = _int("BROKER_VISIBILITY_TIMEOUT", 3600, at_least=60)
+    # The worker's pool (workers/app.py): processes, two per core, each sending its batches on an
+    # event loop; `threads` keeps a worker to one process.
+    CELERY_WORKER_POOL = _env("CELERY_WORKER_POOL", "prefork")
+    CELERY_WORKER_CONCURRENCY = _int("CELERY_WORKER_CONCURRENCY", 2 * (os.cpu_count() or 1), at_least=1)
     QUIET_HOURS = _env("QUIET_HOURS", "")
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     DEFAULT_REGION = _env("DEFAULT_REGION", "CN")

@@ -87,8 +87,14 @@ def _log_format(value):
         raise ValueError("expected text or json")
 
 
+def _worker_pool(value):
+    if value not in ("prefork", "threads", "solo"):
+        raise ValueError("expected prefork, threads or solo")
+
+
 CHECKS = {
     "LOG_FORMAT": _log_format,
+    "CELERY_WORKER_POOL": _worker_pool,
     "SESSION_COOKIE_SAMESITE": _same_site,
     "QUIET_HOURS": _quiet_hours,
     "TIMEZONE": _timezone,

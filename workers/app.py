@@ -1,4 +1,3 @@
-import os
 import sys
 
 from celery import Celery, Task
@@ -45,8 +44,8 @@ def celery_settings(config):
         # needs no threads to wait on the gateway; eight threads in one process spent half their
         # CPU fighting over one interpreter lock and left the second core idle (bench/delivery_bench.py).
         # Two per core keeps a batch on the wire while another is claimed or recorded.
-        "worker_pool": os.environ.get("CELERY_WORKER_POOL", "prefork"),
-        "worker_concurrency": int(os.environ.get("CELERY_WORKER_CONCURRENCY") or 2 * (os.cpu_count() or 1)),
+        "worker_pool": config["CELERY_WORKER_POOL"],
+        "worker_concurrency": config["CELERY_WORKER_CONCURRENCY"],
         "beat_schedule": {
             "delivery-sweep": {
                 "task": SWEEP_TASK,

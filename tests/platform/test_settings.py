@@ -39,6 +39,17 @@ def test_celery_stops_at_start_naming_the_setting(process):
     assert "QUIET_HOURS='22:00~07:00'" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize(("name", "value", "hint"), [
+    ("CELERY_WORKER_CONCURRENCY", "many", "a whole number of at least 1"),
+    ("CELERY_WORKER_POOL", "gevent", "prefork, threads or solo"),
+])
+def test_a_worker_with_a_bad_pool_setting_stops_naming_it(name, value, hint):
+    out = _run([sys.executable, "-m", "celery", "-A", "workers", "worker"], **{name: value})
+    assert out.returncode != 0
+    assert f"{name}={value!r}" in out.stderr and hint in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_the_web_app_does_not_start_either():
     out = _run([sys.executable, "-c", "import notifier.wsgi"], DEFAULT_REGION="China")
     assert out.returncode != 0 and "DEFAULT_REGION='China'" in out.stderr
